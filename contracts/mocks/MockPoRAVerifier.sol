@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {Groth16GasMock} from "./Groth16GasMock.sol";
+import {IPoRAVerifier} from "../interfaces/IPoRAVerifier.sol";
+
+/// @title MockPoRAVerifier
+/// @notice TEST ONLY — never deploy it outside tests (deploy/ deploys the generated PoRAVerifier).
+///         It accepts or rejects every proof according to a settable flag, so contract tests can drive
+///         the storage market without real proofs. Two optional modes make those tests sharper:
+///         - expected public signals: the proof is accepted only when the market passes exactly the
+///           signals set with `expectPublicSignals` (checks the [dataRoot, seed, prover] wiring);
+///         - Groth16 cost simulation: it performs the same precompile work as a snarkjs Groth16 verifier
+///           with three public inputs (3 ecMul, 3 ecAdd, one 4-pair pairing), so gas tests measure the
+///           whole `submitProof` budget.
+contract MockPoRAVerifier is IPoRAVerifier {
+    /// @dev One storage word, so a verification reads a single slot.
+    struct Mode {
+        bool result;
+        bool simulateGroth16Cost;
+        bool checkSignals;
+    }
+
+    Mode private _mode = Mode({result: true, simulateGroth16Cost: false, checkSignals: false});
+    uint256[3] private _expectedSignals;
+
+    /// @notice Sets the answer of `verifyProof` (initially true).
+    function setResult(bool accept) external {
+        _mode.result = accept;
+    }
+
+    /// @notice Turns the Groth16 gas simulation on or off (initially off).
+    function setSimulateGroth16Cost(bool simulate) external {
+        _mode.simulateGroth16Cost = simulate;
+    }
+
+    /// @notice From now on, accepts only proofs whose public signals equal `signals`.
+    function expectPublicSignals(uint256[3] calldata signals) external {
+        _expectedSignals = signals;
+        _mode.checkSignals = true;
+    }
+
+    /// @notice Stops checking the public signals.
+    function clearExpectedPublicSignals() external {
+        delete _expectedSignals;
+        _mode.checkSignals = false;
+    }
+
+    /// @notice The configured answer (true unless `setResult(false)`).
+    function result() external view returns (bool) {
+        return _mode.result;
+    }
+
+    /// @inheritdoc IPoRAVerifier
+    function verifyProof(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        uint256[3] calldata pubSignals
+    ) external view returns (bool) {
+        Mode memory mode = _mode;
+        if (mode.simulateGroth16Cost) _spendGroth16Gas(pubSignals);
+        if (mode.checkSignals) {
+            for (uint256 i = 0; i < 3; ++i) {
+                if (pubSignals[i] != _expectedSignals[i]) return false;
+            }
+        }
+        return mode.result;
+    }
+
+    function _spendGroth16Gas(uint256[3] calldata pubSignals) private view {
+        uint256 inputs;
+        assembly ("memory-safe") {
+            inputs := pubSignals
+        }
+        Groth16GasMock.spend(inputs, 3);
+    }
+}

@@ -1,0 +1,170 @@
+/**
+ * `daios memory …` as a user runs it (the real binary in a child process) against a real Hardhat node
+ * with the memory contracts: a stream created on a registered memory node, a writer granted and
+ * revoked; and bad input refused with exit code 2 and a message saying what was wrong — an empty
+ * key, a value over the limit, an unknown stream — sending nothing. Writes and verified reads through
+ * a live memory node are the end-to-end test's.
+ *
+ *   npx hardhat test mocha test/mocha/cli/memory.test.ts
+ */
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { JsonRpcProvider, Wallet, parseUnits } from "ethers";
+import { DaiosToken__factory, MemoryRegistry__factory, ProviderRegistry__factory, type MemoryRegistry } from "../../../types/ethers-contracts/index.js";
+import { PROJECT_ROOT } from "../../../agents/src/core/config.js";
+import { hardhatAccount, startHardhatNode, type HardhatNode } from "../../../agents/src/devnet/hardhat-node.js";
+import { writeDeployment, type Deployment } from "../../../agents/src/sdk/deployment.js";
+
+const run = promisify(execFile);
+
+describe("daios memory (CLI against a real node)", function () {
+  this.timeout(600_000);
+  let dir: string;
+  let node: HardhatNode;
+  let provider: JsonRpcProvider;
+  let deploymentFile: string;
+  let memory: MemoryRegistry;
+  const owner = hardhatAccount(3);
+  const memoryNode = hardhatAccount(2);
+  const writer = hardhatAccount(5);
+  const stranger = hardhatAccount(6);
+
+  const cli = (...args: string[]) =>
+    run(process.execPath, [path.join(PROJECT_ROOT, "agents/bin/daios.js"), "--rpc", node.url, "--key", owner.privateKey, "--deployment", deploymentFile, ...args], {
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, MEMORY_STREAM: "", MEMORY_NODE_URL: "", MEMORY_RECEIPTS: "" },
+    }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "daios-memory-cli-"));
+    node = await startHardhatNode({ logFile: path.join(dir, "hardhat-node.log") });
+    provider = new JsonRpcProvider(node.url, Number(node.chainId), { staticNetwork: true, cacheTimeout: -1, pollingInterval: 100 });
+    const admin = new Wallet(hardhatAccount(0).privateKey, provider);
+    const operator = new Wallet(memoryNode.privateKey, provider);
+    const deployed = async <T extends { waitForDeployment(): Promise<unknown>; getAddress(): Promise<string>; deploymentTransaction(): { wait(): Promise<unknown> } | null }>(c: Promise<T>) => {
+      const contract = await c;
+      await contract.waitForDeployment();
+      const receipt = (await contract.deploymentTransaction()?.wait()) as { blockNumber: number };
+      return { contract, address: await contract.getAddress(), block: receipt.blockNumber };
+    };
+    const send = async (tx: Promise<{ wait(): Promise<unknown> }>) => (await tx).wait();
+    const token = await deployed(new DaiosToken__factory(admin).deploy(admin.address));
+    const registry = await deployed(new ProviderRegistry__factory(admin).deploy(token.address, admin.address, 3600));
+    const registryMemory = await deployed(
+      new MemoryRegistry__factory(admin).deploy(token.address, registry.address, admin.address, { streamCollateral: parseUnits("5", 18), checkpointWindow: 3600n, reporterBps: 2000n }),
+    );
+    memory = registryMemory.contract;
+    const role = await registry.contract.MEMORY_ROLE();
+    await send(registry.contract.setMinStake(role, parseUnits("10", 18)));
+    await send(registry.contract.setLayer(registryMemory.address, role, true));
+    for (const who of [owner, memoryNode]) await send(token.contract.mint(who.address, parseUnits("1000", 18)));
+    await send(token.contract.connect(operator).approve(registry.address, parseUnits("1000", 18)));
+    // Nothing listens there: commands that reach the node fail with a clear message.
+    await send(registry.contract.connect(operator).register(role, parseUnits("100", 18), "http://127.0.0.1:1", 1n));
+
+    const entry = (d: { address: string; block: number }) => ({ address: d.address, block: d.block });
+    // The storage-layer entries are required by the deployment format; this test never calls them.
+    const deployment: Deployment = {
+      id: randomBytes(6).toString("hex"),
+      chainId: Number(node.chainId),
+      network: "hardhat",
+      deployedAt: new Date().toISOString(),
+      startBlock: token.block,
+      contracts: {
+        DaiosToken: entry(token),
+        ProviderRegistry: entry(registry),
+        RandomnessBeacon: entry(token),
+        PoRAVerifier: entry(token),
+        StorageMarket: entry(token),
+        ...({ MemoryRegistry: entry(registryMemory) } as object),
+      },
+    };
+    deploymentFile = writeDeployment(deployment, path.join(dir, "deployment.json"));
+  });
+
+  after(async () => {
+    provider?.destroy();
+    await node?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("creates a stream on a memory node, grants and revokes a writer", async () => {
+    const r = await cli("memory", "create-stream", "--node", memoryNode.address, "--deposit", "2");
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^stream 1 created in 0x[0-9a-f]{64}\n/);
+    expect(r.stdout).to.include(`node ${memoryNode.address}, collateral 5.0 DAIOS of its stake locked; checkpoints due within 3600 s of a write\n`);
+    expect(r.stdout).to.include(`writers ${owner.address}\n`);
+    expect(r.stdout).to.include("use it with: export MEMORY_STREAM=1");
+    const s = await memory.getStream(1n);
+    expect(s.owner).to.equal(owner.address);
+    expect(s.node).to.equal(memoryNode.address);
+    expect(s.balance).to.equal(parseUnits("2", 18));
+    expect(await memory.isWriter(1n, owner.address)).to.equal(true);
+
+    const g = await cli("memory", "grant", writer.address, "--stream", "1");
+    expect(g.code, g.stderr).to.equal(0);
+    expect(g.stdout).to.match(new RegExp(`^${writer.address} may now write to stream 1 \\(0x[0-9a-f]{64}\\)`));
+    expect(await memory.isWriter(1n, writer.address)).to.equal(true);
+    const v = await cli("--json", "memory", "revoke", writer.address, "--stream", "1");
+    expect(v.code, v.stderr).to.equal(0);
+    expect(JSON.parse(v.stdout)).to.deep.include({ stream: "1", writer: writer.address, granted: false });
+    expect(await memory.isWriter(1n, writer.address)).to.equal(false);
+  });
+
+  it("finds the stream's node from its registered endpoint, and says when it does not answer", async () => {
+    const r = await cli("memory", "get", "notes/a", "--stream", "1");
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.stderr).to.match(/the memory node at http:\/\/127\.0\.0\.1:1 did not answer GET \/keys\/0x6e6f7465732f61\?proof=1/);
+  });
+
+  it("refuses bad input with exit code 2 and says what was wrong, sending nothing", async () => {
+    const big = path.join(dir, "big.bin");
+    writeFileSync(big, Buffer.alloc(65_537, 1));
+    const small = path.join(dir, "small.txt");
+    writeFileSync(small, "hello");
+    const cases: [string[], RegExp][] = [
+      [["memory", "put", "", "value", "--stream", "1"], /the memory key is empty/],
+      [["memory", "put", "k".repeat(257), "value", "--stream", "1"], /the memory key is 257 bytes, more than the limit of 256/],
+      [["memory", "get", "", "--stream", "1"], /the memory key is empty/],
+      [["memory", "history", "k".repeat(300), "--stream", "1"], /the memory key is 300 bytes, more than the limit of 256/],
+      [["memory", "put", "k", "--file", big, "--stream", "1"], /big\.bin has 65537 bytes, more than the limit of 65536 for a memory value/],
+      [["memory", "put", "k", "v".repeat(65_537), "--stream", "1"], /the memory value is 65537 bytes, more than the limit of 65536/],
+      [["memory", "put", "k", "--stream", "1"], /give the value either as an argument or with --file <file>/],
+      [["memory", "put", "k", "v", "--file", small, "--stream", "1"], /give the value either as an argument or with --file <file>/],
+      [["memory", "put", "k", "--file", path.join(dir, "missing"), "--stream", "1"], /cannot read .*missing: no such file/],
+      [["memory", "put", "k", "v", "--stream", "1", "--expect-version", "one"], /--expect-version must be a whole number/],
+      [["memory", "put", "k", "v"], /no stream given: pass --stream <id> or set MEMORY_STREAM/],
+      [["memory", "get", "k", "--stream", "0"], /--stream must be a positive whole number, got '0'/],
+      [["memory", "get", "k", "--stream", "9"], /stream 9 does not exist \(stream ids run from 1 to 1\)/],
+      [["memory", "checkpoint", "--stream", "9"], /stream 9 does not exist \(stream ids run from 1 to 1\)/],
+      [["memory", "grant", writer.address, "--stream", "9"], /stream 9 does not exist \(stream ids run from 1 to 1\)/],
+      [["memory", "scan", "--stream", "1", "--limit", "0"], /--limit must be a positive whole number, got '0'/],
+      [["memory", "create-stream", "--node", "0x1234"], /--node must be an address \(0x and 40 hex digits\), got '0x1234'/],
+      [["memory", "create-stream", "--node", stranger.address], new RegExp(`${stranger.address} is not an active memory node`)],
+      [["memory", "create-stream", "--node", memoryNode.address, "--deposit", "lots"], /--deposit must be a positive amount of DAIOS such as 0\.5, got 'lots'/],
+      [["memory", "create-stream", "--node", memoryNode.address, "--deposit", "5000"], /the deposit 5000\.0 DAIOS is more than your balance/],
+      [["memory", "grant", "nobody", "--stream", "1"], /the writer must be an address/],
+      [["memory", "revoke", writer.address, "--stream", "1"], new RegExp(`${writer.address} is not a writer of stream 1`)],
+      [["memory", "grant", owner.address, "--stream", "1"], new RegExp(`${owner.address} may already write to stream 1`)],
+      [["--key", stranger.privateKey, "memory", "grant", writer.address, "--stream", "1"], new RegExp(`stream 1 is owned by ${owner.address}, not by you`)],
+      [["memory", "create-stream"], /required option '--node <address>' not specified/],
+    ];
+    const nonce = await provider.getTransactionCount(owner.address);
+    const streams = await memory.streamCount();
+    for (const [args, message] of cases) {
+      const r = await cli(...args);
+      expect(r.code, `${args.join(" ").slice(0, 200)}: ${r.stderr}`).to.equal(2);
+      expect(r.stderr, args.join(" ").slice(0, 200)).to.match(message);
+    }
+    expect(await provider.getTransactionCount(owner.address)).to.equal(nonce);
+    expect(await memory.streamCount()).to.equal(streams);
+  });
+});

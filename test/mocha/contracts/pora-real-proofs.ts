@@ -1,0 +1,88 @@
+/**
+ * The generated PoRAVerifier and the StorageMarket with real Groth16 proofs: the committed vector
+ * proof verifies on-chain and fails for any other public input; a proof made for a period is
+ * accepted by the market for that period only, from that provider only.
+ */
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { network } from "hardhat";
+import { artifactPaths } from "../../../circuits/circuits.js";
+import { ProverPool } from "../../../agents/src/core/prover-pool.js";
+import { silentLogger } from "../../../agents/src/core/log.js";
+import { DataTree, ReferenceHasher } from "../../../agents/src/sdk/storage/format.js";
+import { circomlibPoseidon } from "../../../agents/src/sdk/storage/poseidon.js";
+import { memoryChunkReader, poraInput } from "../../../agents/src/sdk/storage/challenge.js";
+import { challengeSeed, periodWindow } from "../../../agents/src/sdk/storage/periods.js";
+import { VECTORS_FILE } from "../../vectors/storage-vectors.js";
+import { deterministicBytes } from "../../helpers/data.js";
+import { deployStorageStack } from "../../helpers/storage-stack.js";
+
+const { ethers, networkHelpers } = await network.create();
+
+type Pair = [string, string];
+interface VectorProof {
+  pA: Pair;
+  pB: [Pair, Pair];
+  pC: Pair;
+  pubSignals: [string, string, string];
+}
+
+describe("PoRA with real proofs on-chain", function () {
+  this.timeout(300_000);
+  const pool = new ProverPool({ size: 1, log: silentLogger() });
+  after(() => pool.close());
+
+  it("the generated verifier accepts the vector proof and rejects it for other public inputs", async () => {
+    const verifier = await ethers.deployContract("PoRAVerifier");
+    const { proof } = JSON.parse(readFileSync(VECTORS_FILE, "utf8")) as { proof: VectorProof };
+    const args = (signals: [string, string, string]) => [proof.pA, proof.pB, proof.pC, signals] as const;
+    expect(await verifier.verifyProof(...args(proof.pubSignals))).to.equal(true);
+    for (let i = 0; i < 3; i++) {
+      const changed: [string, string, string] = [...proof.pubSignals];
+      changed[i] = (BigInt(changed[i]) + 1n).toString();
+      expect(await verifier.verifyProof(...args(changed)), `public input ${i} changed`).to.equal(false);
+    }
+  });
+
+  it("the market accepts a real proof for its period and provider only", async () => {
+    const [owner, client, provider, other] = await ethers.getSigners();
+    const { market } = await deployStorageStack(ethers, { owner, funded: [client], providers: [provider, other] });
+
+    const poseidon = await circomlibPoseidon();
+    const data = deterministicBytes(50_000, 11);
+    const tree = await DataTree.build(data, new ReferenceHasher(poseidon), poseidon);
+    await market.connect(client).createDeal(tree.dataRoot, data.length, 2, 10, 10n ** 15n);
+    await market.connect(provider).joinDeal(1, 0);
+    await market.connect(other).joinDeal(1, 1);
+    const period = Number((await market.slot(1, 0)).nextPeriod);
+    const w = periodWindow(Number((await market.deal(1)).startBlock), period);
+    await networkHelpers.mine(w.challengeBlock + 1 - (await ethers.provider.getBlockNumber()));
+
+    const seed = await market.challengeSeed(1, 0, period);
+    // The TypeScript derivation of the seed agrees with the market's.
+    const hash = (await ethers.provider.getBlock(w.challengeBlock))?.hash as string;
+    const chainId = (await ethers.provider.getNetwork()).chainId;
+    expect(challengeSeed(hash, chainId, await market.getAddress(), 1n, 0n, BigInt(period))).to.equal(seed);
+    const { input } = await poraInput(poseidon, tree, memoryChunkReader(data), seed, BigInt(provider.address));
+    const pora = artifactPaths("pora");
+    const { calldata } = await pool.prove({ wasmPath: pora.wasm, zkeyPath: pora.zkey, input });
+    const proof = [calldata.pA, calldata.pB, calldata.pC] as const;
+
+    // Another provider cannot use it for its own slot, and the slot's provider not for another slot.
+    await expect(market.connect(other).submitProof(1, 1, period, ...proof)).to.be.revertedWithCustomError(market, "StorageMarketInvalidProof").withArgs(1, 1, period);
+    await expect(market.connect(provider).submitProof(1, 1, period, ...proof)).to.be.revertedWithCustomError(market, "StorageMarketNotSlotProvider");
+    // Not before its challenge block's successor, not for the next period.
+    await expect(market.connect(provider).submitProof(1, 0, period + 1, ...proof)).to.be.revertedWithCustomError(market, "StorageMarketChallengeNotReady");
+
+    const tx = market.connect(provider).submitProof(1, 0, period, ...proof);
+    await expect(tx).to.emit(market, "ProofAccepted");
+    const receipt = await (await tx).wait();
+    console.log(`      gas: submitProof ${receipt?.gasUsed} with the real verifier (whole transaction)`);
+    // The same proof again: the period is settled.
+    await expect(market.connect(provider).submitProof(1, 0, period, ...proof)).to.be.revertedWithCustomError(market, "StorageMarketPeriodSettled");
+    // For a later period the seed differs, so the same proof fails.
+    const next = periodWindow(Number((await market.deal(1)).startBlock), period + 1);
+    await networkHelpers.mine(next.challengeBlock + 1 - (await ethers.provider.getBlockNumber()));
+    await expect(market.connect(provider).submitProof(1, 0, period + 1, ...proof)).to.be.revertedWithCustomError(market, "StorageMarketInvalidProof");
+  });
+});

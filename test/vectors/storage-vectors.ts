@@ -1,0 +1,91 @@
+/**
+ * Storage test vectors from the TypeScript reference (agents/src/sdk/storage): data roots of
+ * deterministic files, challenged indices, and one real PoRA proof. Circuit, contract and hasher tests
+ * read test/vectors/storage.json; test/mocha/sdk/vectors.test.ts fails when it is stale.
+ *
+ *   npx tsx test/vectors/storage-vectors.ts     rewrite storage.json (a new proof is made each time)
+ */
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { STORAGE } from "../../agents/src/generated/constants.js";
+import { DataTree, ReferenceHasher, fromBytes32, zeroHashes } from "../../agents/src/sdk/storage/format.js";
+import { challengedIndices, memoryChunkReader, poraInput } from "../../agents/src/sdk/storage/challenge.js";
+import { circomlibPoseidon, type PoseidonFn } from "../../agents/src/sdk/storage/poseidon.js";
+import { deterministicBytes } from "../helpers/data.js";
+
+export const VECTORS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), "storage.json");
+export const VECTOR_SIZES = [1, 255, 256, 257, 4096, 10_000, 70_001];
+export const VECTOR_PROVER = 0x70997970c51812dc3a010c7d01b50e0d17dc79c8n;
+export const VECTOR_SEEDS = [0n, 1n, 123456789n, 21888242871839275222246405745257275088548364400416034343698204186575808495616n];
+
+export interface FileVector {
+  size: number;
+  seed: number;
+  chunkCount: number;
+  firstLeaf: string;
+  treeRoot: string;
+  dataRoot: string;
+  challenges: { seed: string; prover: string; indices: number[] }[];
+}
+
+/** Everything in the vectors except the proof (which is randomised per run). */
+export async function fileVectors(poseidon: PoseidonFn): Promise<{ zeroRoot: string; files: FileVector[] }> {
+  const hasher = new ReferenceHasher(poseidon);
+  const files: FileVector[] = [];
+  for (const size of VECTOR_SIZES) {
+    const data = deterministicBytes(size, size);
+    const tree = await DataTree.build(data, hasher, poseidon);
+    files.push({
+      size,
+      seed: size,
+      chunkCount: tree.chunkCount,
+      firstLeaf: fromBytes32(tree.levels[0]).toString(),
+      treeRoot: tree.treeRoot.toString(),
+      dataRoot: tree.dataRoot.toString(),
+      challenges: VECTOR_SEEDS.map((seed) => ({
+        seed: seed.toString(),
+        prover: VECTOR_PROVER.toString(),
+        indices: challengedIndices(poseidon, seed, VECTOR_PROVER, tree.chunkCount),
+      })),
+    });
+  }
+  return { zeroRoot: zeroHashes(poseidon)[STORAGE.TREE_DEPTH].toString(), files };
+}
+
+async function main(): Promise<void> {
+  const { ProverPool } = await import("../../agents/src/core/prover-pool.js");
+  const { artifactPaths } = await import("../../circuits/circuits.js");
+  const poseidon = await circomlibPoseidon();
+  const vectors = await fileVectors(poseidon);
+  const size = 10_000;
+  const data = deterministicBytes(size, size);
+  const tree = await DataTree.build(data, new ReferenceHasher(poseidon), poseidon);
+  const seed = 987654321n;
+  const { input } = await poraInput(poseidon, tree, memoryChunkReader(data), seed, VECTOR_PROVER);
+  const paths = artifactPaths("pora");
+  const pool = new ProverPool({ size: 1 });
+  try {
+    const { calldata } = await pool.prove({ wasmPath: paths.wasm, zkeyPath: paths.zkey, input });
+    const proof = {
+      size,
+      seed: seed.toString(),
+      prover: VECTOR_PROVER.toString(),
+      pA: calldata.pA.map(String),
+      pB: calldata.pB.map((row) => row.map(String)),
+      pC: calldata.pC.map(String),
+      pubSignals: calldata.pubSignals.map(String),
+    };
+    writeFileSync(VECTORS_FILE, `${JSON.stringify({ ...vectors, proof }, null, 2)}\n`);
+    console.log(`wrote ${path.relative(process.cwd(), VECTORS_FILE)}`);
+  } finally {
+    await pool.close();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
