@@ -21,7 +21,7 @@
  * leaves (keyHash, valueHash, seq, version) give the root (sdk/memory/smt.ts), which must equal `root`.
  */
 import { getAddress } from "ethers";
-import { keccak_256 } from "@noble/hashes/sha3.js";
+import { keccak256 } from "../../core/keccak.js";
 import { DaiosError } from "../../core/errors.js";
 import { memoryRoot } from "../../sdk/memory/smt.js";
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES, TOMBSTONE_VALUE_HASH } from "../../sdk/memory/signing.js";
@@ -139,8 +139,8 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot {
 export function snapshotRoot(entries: readonly SnapshotEntry[]): string {
   return memoryRoot(
     entries.map((e) => ({
-      keyHash: hex(keccak_256(e.key)),
-      valueHash: e.value === null ? TOMBSTONE_VALUE_HASH : hex(keccak_256(e.value)),
+      keyHash: hex(keccak256(e.key)),
+      valueHash: e.value === null ? TOMBSTONE_VALUE_HASH : hex(keccak256(e.value)),
       seq: e.seq,
       version: e.version,
     })),

@@ -27,7 +27,7 @@ import { EventEmitter } from "node:events";
 import { mkdirSync } from "node:fs";
 import { getAddress } from "ethers";
 import { open, type Database, type RootDatabase } from "lmdb";
-import { keccak_256 } from "@noble/hashes/sha3.js";
+import { keccak256 } from "../../core/keccak.js";
 import { DaiosError, errorMessage } from "../../core/errors.js";
 import { EMPTY_ROOT, SparseMerkleMap, type MemoryLeaf, type MemoryProof } from "../../sdk/memory/smt.js";
 import { NO_EXPECTED_VERSION, TOMBSTONE_VALUE_HASH, entriesHash, type ReceiptMessage } from "../../sdk/memory/signing.js";
@@ -504,7 +504,7 @@ export class MemoryStore {
   history(stream: bigint, key: Uint8Array): (HistoryRecord & { value: Uint8Array | null })[] {
     const state = this.streamsState.get(stream);
     if (!state) return [];
-    const keyHash = toHex(keccak_256(key));
+    const keyHash = toHex(keccak256(key));
     const out: (HistoryRecord & { value: Uint8Array | null })[] = [];
     for (const { value } of this.historyDb.getRange({ start: historyKey(stream, keyHash, 0), end: historyKey(stream, keyHash, state.seq), inclusiveEnd: true })) {
       out.push({ ...value, value: this.valueOf(stream, value) });

@@ -27,7 +27,7 @@
  * Byte strings are 0x hex at this API except keys and values themselves (Uint8Array); bytes32 results
  * are lower-case hex, addresses checksummed; integers are bigints.
  */
-import { keccak_256 } from "@noble/hashes/sha3.js";
+import { keccak256 } from "../../core/keccak.js";
 import { TypedDataEncoder, getAddress, verifyTypedData, type Signer, type TypedDataDomain, type TypedDataField } from "ethers";
 import { DaiosError } from "../../core/errors.js";
 import { MAX_UINT64 } from "./smt.js";
@@ -175,13 +175,13 @@ export function checkValue(value: Uint8Array): void {
 /** keccak256(key) as bytes32 hex, after checkKey. */
 export function keyHashOf(key: Uint8Array): string {
   checkKey(key);
-  return hex(keccak_256(key));
+  return hex(keccak256(key));
 }
 
 /** keccak256(value) as bytes32 hex, after checkValue. */
 export function valueHashOf(value: Uint8Array): string {
   checkValue(value);
-  return hex(keccak_256(value));
+  return hex(keccak256(value));
 }
 
 function bytes32(value: unknown, what: string): string {
@@ -253,7 +253,7 @@ function opHashAt(op: MemoryOpHashes, at: number): string {
   encoded.write(valueHash.slice(2), 64, "hex");
   if (expected < 0n) encoded.fill(0xff, 96, 120);
   encoded.writeBigInt64BE(expected, 120);
-  return hex(keccak_256(encoded));
+  return hex(keccak256(encoded));
 }
 
 function checkCount<T>(items: readonly T[], what: string): void {
@@ -268,7 +268,7 @@ export function opsHash(ops: readonly MemoryOpHashes[]): string {
   checkCount(ops, "opsHash");
   const packed = Buffer.alloc(32 * ops.length);
   ops.forEach((op, i) => Buffer.from(opHashAt(op, i).slice(2), "hex").copy(packed, 32 * i));
-  return hex(keccak_256(packed));
+  return hex(keccak256(packed));
 }
 
 /** keccak256(keyHash_0 ‖ valueHash_0 ‖ keyHash_1 ‖ valueHash_1 ‖ …) of a write's ops, in order (1..MAX_WRITE_OPS). */
@@ -279,7 +279,7 @@ export function entriesHash(entries: readonly { keyHash: string; valueHash?: str
     Buffer.from(bytes32(e.keyHash, `entry ${i} keyHash`).slice(2), "hex").copy(packed, 64 * i);
     Buffer.from(bytes32(e.valueHash ?? ZERO_HASH, `entry ${i} valueHash`).slice(2), "hex").copy(packed, 64 * i + 32);
   });
-  return hex(keccak_256(packed));
+  return hex(keccak256(packed));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@
  * returned in lower case); keys are always keyHashes (keccak256 of the key bytes, see signing.ts
  * keyHashOf), never the raw keys. seq and version are bigints (uint64).
  */
-import { keccak_256 } from "@noble/hashes/sha3.js";
+import { keccak256 } from "../../core/keccak.js";
 import { DaiosError, type DaiosErrorOptions } from "../../core/errors.js";
 
 /** bytes32(0): the hash of an empty subtree and the root of an empty stream. */
@@ -189,13 +189,13 @@ function hashLeafBytes(keyHash: Uint8Array, valueHash: Uint8Array, seq: bigint, 
   leafBuffer.set(valueHash, 33);
   leafView.setBigUint64(65, seq);
   leafView.setBigUint64(73, version);
-  return keccak_256(leafBuffer);
+  return keccak256(leafBuffer);
 }
 
 function hashNodeBytes(left: Uint8Array, right: Uint8Array): Uint8Array {
   nodeBuffer.set(left, 1);
   nodeBuffer.set(right, 33);
-  return keccak_256(nodeBuffer);
+  return keccak256(nodeBuffer);
 }
 
 /** keccak256(0x00 ‖ keyHash ‖ valueHash ‖ uint64be(seq) ‖ uint64be(version)), bytes32 hex. */
