@@ -26,7 +26,8 @@ pragma solidity ^0.8.30;
 /// `MemoryProof`) with strictly increasing sequence numbers. Each checkpoint is kept as a history slot
 /// keccak256(abi.encodePacked(root, uint64 seq, uint64 timestamp)) so that any past checkpoint can be presented.
 ///
-/// Slashing (anyone may report; the stream must be Active; it ends Slashed, a final status):
+/// Slashing (anyone may report; the stream must be Active, or Closed within its slashing window of twice the
+/// checkpoint window after the close; it ends Slashed, a final status):
 ///   contradiction: a receipt signed by the node, the receipt's entries, a checkpoint of the stream at or after the
 ///     receipt's seq, and a proof against its root that the receipt's key is absent, or was last written before the
 ///     receipt's seq, or was written at the receipt's seq with another value hash (for a key that occurs more than
@@ -237,6 +238,14 @@ interface IMemoryRegistry {
     error MemoryRegistryInvalidConfig(string name, uint256 value);
     /// @notice The registry token `token` is not the provider registry's stake token `stakeToken`.
     error MemoryRegistryTokenMismatch(address token, address stakeToken);
+    /// @notice The stream is Closed and its slashing window ended at `releasableAt`: it can no longer be slashed.
+    error MemoryRegistrySlashWindowOver(uint256 stream, uint256 releasableAt);
+    /// @notice The closed stream's collateral stays locked until `releasableAt` (its slashing window).
+    error MemoryRegistrySlashWindowOpen(uint256 stream, uint256 releasableAt);
+    /// @notice Only a Closed stream's collateral can be released; this one is `status`.
+    error MemoryRegistryStreamNotClosed(uint256 stream, Status status);
+    /// @notice The closed stream holds no collateral (released already, or none was locked).
+    error MemoryRegistryNothingToRelease(uint256 stream);
     /// @notice The proof has `depth` siblings; a path has at most 256.
     error MemoryProofTooDeep(uint256 depth);
     /// @notice The proof's terminal leaf `leafKeyHash` does not share the first `depth` bits of `keyHash`'s path.
@@ -276,6 +285,8 @@ interface IMemoryRegistry {
     /// @notice `by` (owner, or node once the deposit was spent) closed the stream: the owner was credited
     ///         `refund`, and `collateral` of the node's stake was unlocked.
     event StreamClosed(uint256 indexed stream, address indexed by, uint256 refund, uint256 collateral);
+    /// @notice A closed stream's collateral, locked through its slashing window, went back to the node's free stake.
+    event CollateralReleased(uint256 indexed stream, address indexed node, uint256 collateral);
     /// @notice `reporter` proved the node of `stream` wrong about receipt `receiptSeq` (`reason`): `slashed` was
     ///         taken from its stake, `reporterShare` of it credited to the reporter and the rest to the owner, who
     ///         was also credited the unearned deposit `refund`.
@@ -321,10 +332,18 @@ interface IMemoryRegistry {
     /// @param amount Non-zero.
     function topUp(uint256 stream, uint256 amount) external;
 
-    /// @notice Closes the stream: the node is credited what it earned, the owner the unearned deposit, and the
-    ///         node's collateral is unlocked. The owner may close at any time, the node once the deposit is spent.
+    /// @notice Closes the stream: the node is credited what it earned and the owner the unearned deposit. The
+    ///         owner may close at any time, the node once the deposit is spent. The node's collateral stays locked
+    ///         for the slashing window, twice the checkpoint window from the close (`releasableAt`): receipts the
+    ///         node issued before the close can still be slashed (a late one becomes late within the first
+    ///         window; the writer has the second to act), so closing cannot be used to escape a slash.
     /// @param stream An Active stream.
     function closeStream(uint256 stream) external;
+
+    /// @notice Unlocks a Closed stream's collateral in the provider registry once its slashing window is over
+    ///         (anyone may call; the node's role does).
+    /// @param stream A Closed stream with collateral, after `releasableAt(stream)`.
+    function releaseCollateral(uint256 stream) external;
 
     // ------------------------------------------------------------------ node
 
@@ -350,7 +369,7 @@ interface IMemoryRegistry {
     function settle(uint256 stream) external returns (uint256 amount);
 
     /// @notice Slashes the stream's node for a receipt that a checkpoint contradicts (see the contract notice).
-    /// @param stream An Active stream.
+    /// @param stream An Active stream, or a Closed one within its slashing window (`releasableAt`).
     /// @param receipt The receipt; `receipt.stream` is `stream` and `receipt.seq` non-zero.
     /// @param nodeSignature The node's 65-byte signature of the receipt's EIP-712 digest.
     /// @param keyHashes The request's key hashes, in order (1..MAX_ENTRIES).
@@ -373,7 +392,7 @@ interface IMemoryRegistry {
     ///         verified reads against when it is newer than the chain's checkpoint) that contradicts one of its
     ///         receipts: the same checks as `slashContradiction`, with the signed root in place of a posted
     ///         checkpoint. So a node is bound by every root it signs, posted or not.
-    /// @param stream An Active stream.
+    /// @param stream An Active stream, or a Closed one within its slashing window (`releasableAt`).
     /// @param receipt The receipt; `receipt.stream` is `stream` and `receipt.seq` non-zero.
     /// @param nodeSignature The node's 65-byte signature of the receipt's EIP-712 digest.
     /// @param keyHashes The receipt's entries' key hashes, in order.
@@ -396,7 +415,7 @@ interface IMemoryRegistry {
 
     /// @notice Slashes the stream's node for a receipt that no checkpoint covered within the stream's checkpoint
     ///         window: now > receipt.issuedAt + checkpointWindow and the latest checkpoint's seq < receipt.seq.
-    /// @param stream An Active stream.
+    /// @param stream An Active stream, or a Closed one within its slashing window (`releasableAt`).
     /// @param receipt The receipt; `receipt.stream` is `stream` and `receipt.seq` non-zero.
     /// @param nodeSignature The node's 65-byte signature of the receipt's EIP-712 digest.
     function slashUncheckpointed(uint256 stream, Receipt calldata receipt, bytes calldata nodeSignature) external;
@@ -462,6 +481,11 @@ interface IMemoryRegistry {
     function latestSnapshot(uint256 stream) external view returns (Snapshot memory);
     /// @notice What the node earned on the stream since it was last settled (zero unless Active).
     function earned(uint256 stream) external view returns (uint256);
+
+    /// @notice When a Closed stream's collateral can be released (its slashing window ends): 0 for a stream
+    ///         that is not Closed or holds no collateral.
+    /// @param stream Any stream id.
+    function releasableAt(uint256 stream) external view returns (uint256);
     /// @notice Unpaid credits of `account`.
     function credits(address account) external view returns (uint256);
 

@@ -68,6 +68,7 @@ contract MemoryRegistry is IMemoryRegistry, Ownable2Step, ReentrancyGuardTransie
         StreamPay pay;
         address owner;
         uint40 settledAt;
+        uint40 closedAt;
     }
 
     struct SnapshotRecord {
@@ -198,11 +199,29 @@ contract MemoryRegistry is IMemoryRegistry, Ownable2Step, ReentrancyGuardTransie
             if (unearned != 0) revert MemoryRegistryDepositNotSpent(stream, unearned);
         }
         uint256 refund = _settleAndRefund(s, stream);
-        uint256 collateral = s.hot.collateral;
         s.hot.status = Status.Closed;
-        emit StreamClosed(stream, msg.sender, refund, collateral);
+        // Exact cast: block times fit 40 bits. The collateral stays locked through the slashing window.
+        s.closedAt = uint40(block.timestamp);
+        emit StreamClosed(stream, msg.sender, refund, s.hot.collateral);
+    }
 
-        if (collateral != 0) _registry.unlockStake(node, _memoryRole, collateral);
+    /// @inheritdoc IMemoryRegistry
+    function releaseCollateral(uint256 stream) external nonReentrant {
+        StreamRecord storage s = _streams[stream];
+        Status status = s.hot.status;
+        if (status != Status.Closed) {
+            if (status == Status.None) revert MemoryRegistryUnknownStream(stream);
+            revert MemoryRegistryStreamNotClosed(stream, status);
+        }
+        uint256 collateral = s.hot.collateral;
+        if (collateral == 0) revert MemoryRegistryNothingToRelease(stream);
+        uint256 until = _releasableAt(s);
+        if (block.timestamp < until) revert MemoryRegistrySlashWindowOpen(stream, until);
+        s.hot.collateral = 0;
+        address node = s.ref.node;
+        emit CollateralReleased(stream, node, collateral);
+
+        _registry.unlockStake(node, _memoryRole, collateral);
     }
 
     // ------------------------------------------------------------------ node
@@ -399,6 +418,13 @@ contract MemoryRegistry is IMemoryRegistry, Ownable2Step, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IMemoryRegistry
+    function releasableAt(uint256 stream) external view returns (uint256) {
+        StreamRecord storage s = _streams[stream];
+        if (s.hot.status != Status.Closed || s.hot.collateral == 0) return 0;
+        return _releasableAt(s);
+    }
+
+    /// @inheritdoc IMemoryRegistry
     function earned(uint256 stream) external view returns (uint256) {
         StreamRecord storage s = _streams[stream];
         if (s.hot.status != Status.Active) return 0;
@@ -502,13 +528,22 @@ contract MemoryRegistry is IMemoryRegistry, Ownable2Step, ReentrancyGuardTransie
         revert MemoryRegistryStreamNotActive(stream, status);
     }
 
-    /// @dev Checks that `receipt` is for the Active stream `stream`, has a seq, and was signed by its node.
+    /// @dev Checks that `receipt` is for the slashable stream `stream` (Active, or Closed before the end of its
+    ///      slashing window), has a seq, and was signed by its node.
     function _checkReceipt(uint256 stream, Receipt calldata receipt, bytes calldata signature)
         private
         view
         returns (StreamRecord storage s)
     {
-        s = _active(stream);
+        s = _streams[stream];
+        Status status = s.hot.status;
+        if (status == Status.Closed) {
+            uint256 until = _releasableAt(s);
+            // Released collateral (or none) leaves nothing to slash.
+            if (block.timestamp >= until || s.hot.collateral == 0) revert MemoryRegistrySlashWindowOver(stream, until);
+        } else if (status != Status.Active) {
+            _revertInactive(stream, status);
+        }
         if (receipt.stream != stream) revert MemoryRegistryReceiptWrongStream(stream, receipt.stream);
         if (receipt.seq == 0) revert MemoryRegistryReceiptSeqZero(stream);
         bytes32 digest = _receiptDigest(stream, receipt.seq, receipt.entriesHash, receipt.issuedAt);
@@ -628,6 +663,11 @@ contract MemoryRegistry is IMemoryRegistry, Ownable2Step, ReentrancyGuardTransie
         address node = s.ref.node;
         _credits[node] += amount;
         emit EarningsSettled(stream, node, amount);
+    }
+
+    /// @dev The end of a Closed stream's slashing window: two checkpoint windows after the close.
+    function _releasableAt(StreamRecord storage s) private view returns (uint256) {
+        return uint256(s.closedAt) + 2 * uint256(s.ref.checkpointWindow);
     }
 
     /// @dev What the node earned since the last settlement: the rate times the elapsed seconds, at most the

@@ -343,7 +343,7 @@ contract MemoryRegistryTest is MemoryFixture {
 
     // ------------------------------------------------------------------ closeStream
 
-    function test_Close_ByOwnerRefundsAndUnlocks() public {
+    function test_Close_ByOwnerRefundsAndKeepsTheCollateralForTheSlashingWindow() public {
         uint256 stream = _create();
         skip(1000);
         uint256 pay = 1000 * uint256(RATE);
@@ -351,16 +351,17 @@ contract MemoryRegistryTest is MemoryFixture {
         emit IMemoryRegistry.EarningsSettled(stream, node, pay);
         vm.expectEmit(address(mem));
         emit IMemoryRegistry.StreamClosed(stream, alice, DEPOSIT - pay, COLLATERAL);
-        vm.expectEmit(address(registry));
-        emit IProviderRegistry.StakeUnlocked(node, memoryRole, address(mem), COLLATERAL);
+        vm.recordLogs();
         vm.prank(alice);
         mem.closeStream(stream);
+        assertEq(vm.getRecordedLogs().length, 2, "settled and closed; no stake unlocked");
         assertEq(uint256(_status(stream)), uint256(IMemoryRegistry.Status.Closed));
         assertEq(mem.credits(node), pay);
         assertEq(mem.credits(alice), DEPOSIT - pay);
         assertEq(mem.getStream(stream).balance, 0);
         assertEq(mem.earned(stream), 0);
-        assertEq(registry.lockedBy(node, memoryRole, address(mem)), 0);
+        assertEq(registry.lockedBy(node, memoryRole, address(mem)), COLLATERAL);
+        assertEq(mem.releasableAt(stream), block.timestamp + 2 * WINDOW);
         vm.expectRevert(
             abi.encodeWithSelector(
                 IMemoryRegistry.MemoryRegistryStreamNotActive.selector, stream, IMemoryRegistry.Status.Closed
@@ -387,9 +388,111 @@ contract MemoryRegistryTest is MemoryFixture {
         vm.prank(node);
         mem.closeStream(stream);
         assertEq(mem.credits(node), DEPOSIT);
-        assertEq(registry.lockedBy(node, memoryRole, address(mem)), 0);
+        assertEq(registry.lockedBy(node, memoryRole, address(mem)), COLLATERAL);
         vm.expectRevert(_err(IMemoryRegistry.MemoryRegistryUnknownStream.selector, 5));
         mem.closeStream(5);
+    }
+
+    // ------------------------------------------------------------------ releaseCollateral
+
+    function test_ReleaseCollateral_OnlyAfterTheSlashingWindowOnce() public {
+        uint256 stream = _create();
+        assertEq(mem.releasableAt(stream), 0, "an active stream");
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IMemoryRegistry.MemoryRegistryStreamNotClosed.selector, stream, IMemoryRegistry.Status.Active
+            )
+        );
+        mem.releaseCollateral(stream);
+        vm.expectRevert(_err(IMemoryRegistry.MemoryRegistryUnknownStream.selector, 9));
+        mem.releaseCollateral(9);
+
+        vm.prank(alice);
+        mem.closeStream(stream);
+        uint256 until = block.timestamp + 2 * WINDOW;
+        skip(2 * WINDOW - 1);
+        vm.expectRevert(_err(IMemoryRegistry.MemoryRegistrySlashWindowOpen.selector, stream, until));
+        mem.releaseCollateral(stream);
+        assertEq(registry.lockedBy(node, memoryRole, address(mem)), COLLATERAL);
+
+        skip(1);
+        vm.expectEmit(address(mem));
+        emit IMemoryRegistry.CollateralReleased(stream, node, COLLATERAL);
+        vm.expectEmit(address(registry));
+        emit IProviderRegistry.StakeUnlocked(node, memoryRole, address(mem), COLLATERAL);
+        vm.prank(stranger);
+        mem.releaseCollateral(stream);
+        assertEq(registry.lockedBy(node, memoryRole, address(mem)), 0);
+        assertEq(mem.getStream(stream).collateral, 0);
+        assertEq(mem.releasableAt(stream), 0, "nothing left to release");
+        vm.expectRevert(_err(IMemoryRegistry.MemoryRegistryNothingToRelease.selector, stream));
+        mem.releaseCollateral(stream);
+        assertEq(uint256(_status(stream)), uint256(IMemoryRegistry.Status.Closed));
+    }
+
+    function test_ReleaseCollateral_RefusesASlashedStream() public {
+        uint256 stream = _create();
+        IMemoryRegistry.Receipt memory r = _receipt(stream, 1, _one(KA), _one(V1));
+        bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
+        skip(WINDOW + 1);
+        mem.slashUncheckpointed(stream, r, sig);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IMemoryRegistry.MemoryRegistryStreamNotClosed.selector, stream, IMemoryRegistry.Status.Slashed
+            )
+        );
+        mem.releaseCollateral(stream);
+    }
+
+    /// @dev The escape this window closes: the deposit runs out, the node closes the stream at once, and a
+    ///      receipt it never checkpointed (or one a checkpoint contradicts) can still be slashed.
+    function test_Slash_AClosedStreamWithinItsWindow() public {
+        uint256 stream = _create();
+        IMemoryRegistry.Receipt memory r = _receipt(stream, 3, _one(KA), _one(V1));
+        bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
+        _checkpoint(stream, keccak256("root"), 2);
+        skip(DEPOSIT / RATE);
+        vm.prank(node);
+        mem.closeStream(stream);
+        uint256 share = COLLATERAL * REPORTER_BPS / BPS;
+        vm.expectEmit(address(registry));
+        emit IProviderRegistry.StakeSlashed(node, memoryRole, address(mem), COLLATERAL, address(mem));
+        vm.expectEmit(address(mem));
+        emit IMemoryRegistry.StreamSlashed(stream, reporter, IMemoryRegistry.SlashReason.Uncheckpointed, 3, COLLATERAL, share, 0);
+        vm.prank(reporter);
+        mem.slashUncheckpointed(stream, r, sig);
+        assertEq(uint256(_status(stream)), uint256(IMemoryRegistry.Status.Slashed));
+        assertEq(mem.credits(reporter), share);
+        assertEq(mem.credits(alice), COLLATERAL - share);
+        assertEq(mem.credits(node), DEPOSIT);
+        assertEq(registry.lockedBy(node, memoryRole, address(mem)), 0);
+        assertEq(token.balanceOf(address(mem)), DEPOSIT + COLLATERAL);
+    }
+
+    function test_Slash_AContradictionOnAClosedStreamWithinItsWindow() public {
+        Case memory c = _case(KA, V1, 3, _tree(2, V1), 3);
+        vm.prank(alice);
+        mem.closeStream(c.stream);
+        vm.prank(reporter);
+        _slash(c, 0);
+        assertEq(uint256(_status(c.stream)), uint256(IMemoryRegistry.Status.Slashed));
+        assertEq(mem.credits(reporter), COLLATERAL * REPORTER_BPS / BPS);
+    }
+
+    function test_Slash_RefusedOnceTheWindowIsOverOrTheCollateralReleased() public {
+        uint256 stream = _create();
+        IMemoryRegistry.Receipt memory r = _receipt(stream, 3, _one(KA), _one(V1));
+        bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
+        vm.prank(alice);
+        mem.closeStream(stream);
+        uint256 until = block.timestamp + 2 * WINDOW;
+        skip(2 * WINDOW);
+        vm.expectRevert(_err(IMemoryRegistry.MemoryRegistrySlashWindowOver.selector, stream, until));
+        mem.slashUncheckpointed(stream, r, sig);
+        mem.releaseCollateral(stream);
+        vm.expectRevert(_err(IMemoryRegistry.MemoryRegistrySlashWindowOver.selector, stream, until));
+        mem.slashUncheckpointed(stream, r, sig);
+        assertEq(uint256(_status(stream)), uint256(IMemoryRegistry.Status.Closed));
     }
 
     // ------------------------------------------------------------------ checkpoint

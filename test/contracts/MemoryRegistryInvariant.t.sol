@@ -9,8 +9,9 @@ import {IMemoryRegistry} from "../../contracts/interfaces/IMemoryRegistry.sol";
 import {MemoryFixture} from "./MemoryRegistryFixture.t.sol";
 
 /// @notice Drives the memory registry with random sequences of every action: streams created, topped up,
-///         settled, checkpointed, closed by owner or node, slashed for lateness or for a contradicting checkpoint,
-///         credits withdrawn, the configuration changed and time passing. Every call comes from a fixed set of
+///         settled, checkpointed, closed by owner or node, slashed for lateness (also after the close, within the
+///         slashing window) or for a contradicting checkpoint, collateral released, credits withdrawn, the
+///         configuration changed and time passing. Every call comes from a fixed set of
 ///         actors, so every credit lands on an address the invariants can sum.
 contract MemoryRegistryHandler is Test {
     uint256 internal constant MAX_STREAMS = 16;
@@ -83,8 +84,12 @@ contract MemoryRegistryHandler is Test {
     }
 
     function slashUncheckpointed(uint256 streamSeed, uint256 reporterSeed) external {
-        (bool ok, uint256 stream, IMemoryRegistry.StreamInfo memory s) = _pick(streamSeed);
-        if (!ok) return;
+        uint256 count = _mem.streamCount();
+        if (count == 0) return;
+        uint256 stream = 1 + streamSeed % count;
+        IMemoryRegistry.StreamInfo memory s = _mem.getStream(stream);
+        bool closed = s.status == IMemoryRegistry.Status.Closed;
+        if (s.status != IMemoryRegistry.Status.Active && !closed) return;
         // A receipt of the next write, issued long enough ago.
         uint256 window = s.checkpointWindow;
         if (block.timestamp <= window + 1) return;
@@ -94,7 +99,16 @@ contract MemoryRegistryHandler is Test {
         bytes memory sig = _signByNode(s.node, _mem.receiptDigest(r.stream, r.seq, r.entriesHash, r.issuedAt));
         vm.prank(_actors[reporterSeed % _actors.length]);
         try _mem.slashUncheckpointed(stream, r, sig) {
-            ++calls["slashUncheckpointed"];
+            ++calls[closed ? bytes32("slashAfterClose") : bytes32("slashUncheckpointed")];
+        } catch {}
+    }
+
+    function releaseCollateral(uint256 streamSeed, uint256 actorSeed) external {
+        uint256 count = _mem.streamCount();
+        if (count == 0) return;
+        vm.prank(_actors[actorSeed % _actors.length]);
+        try _mem.releaseCollateral(1 + streamSeed % count) {
+            ++calls["releaseCollateral"];
         } catch {}
     }
 
@@ -218,14 +232,16 @@ contract MemoryRegistryInvariantTest is MemoryFixture {
         assertEq(token.balanceOf(address(mem)), owed, "balance != unearned deposits + credits");
     }
 
-    /// @dev The stake locked for this registry is the collateral of the active streams, per node.
+    /// @dev The stake locked for this registry is the collateral of the active streams and of the closed ones
+    ///      not released yet, per node.
     function invariant_LockEqualsActiveCollateral() public view {
         uint256 count = mem.streamCount();
         for (uint256 k = 0; k < nodes.length; ++k) {
             uint256 locked;
             for (uint256 i = 1; i <= count; ++i) {
                 IMemoryRegistry.StreamInfo memory s = mem.getStream(i);
-                if (s.node == nodes[k] && s.status == IMemoryRegistry.Status.Active) locked += s.collateral;
+                bool holds = s.status == IMemoryRegistry.Status.Active || s.status == IMemoryRegistry.Status.Closed;
+                if (s.node == nodes[k] && holds) locked += s.collateral;
             }
             assertEq(registry.lockedBy(nodes[k], memoryRole, address(mem)), locked, "lock != active collateral");
         }
@@ -255,14 +271,22 @@ contract MemoryRegistryInvariantTest is MemoryFixture {
                 handler.warp(2 days);
                 handler.slashUncheckpointed(a, round);
             } else {
+                // Closing does not escape a late receipt: it is slashed within the window after the close.
                 handler.closeStream(a, false);
+                handler.slashUncheckpointed(a, round);
+                assertTrue(mem.getStream(a + 1).status == IMemoryRegistry.Status.Slashed, "slashed after the close");
             }
             assertTrue(mem.getStream(a + 1).status != IMemoryRegistry.Status.Active, "stream a ended");
             assertTrue(mem.getStream(b + 1).status == IMemoryRegistry.Status.Closed, "the node closed stream b");
             handler.setConfig(round * 1e18, round * 1_000, 3600);
             handler.withdraw(round);
+            // Stream b's slashing window (twice a window of at most 2 days) ends; its collateral goes back.
+            handler.warp(3 days);
+            handler.warp(3 days);
+            handler.releaseCollateral(b, round);
+            assertEq(mem.getStream(b + 1).collateral, 0, "stream b's collateral released");
         }
-        string[12] memory names = [
+        string[14] memory names = [
             "createStream",
             "topUp",
             "settle",
@@ -271,6 +295,8 @@ contract MemoryRegistryInvariantTest is MemoryFixture {
             "closeStreamByNode",
             "slashUncheckpointed",
             "slashContradiction",
+            "slashAfterClose",
+            "releaseCollateral",
             "withdraw",
             "setConfig",
             "warp",
@@ -289,6 +315,10 @@ contract MemoryRegistryInvariantTest is MemoryFixture {
             if (s.status != IMemoryRegistry.Status.Active) continue;
             vm.prank(s.owner);
             mem.closeStream(i);
+        }
+        vm.warp(block.timestamp + 5 days);
+        for (uint256 i = 1; i <= count; ++i) {
+            if (mem.releasableAt(i) != 0) mem.releaseCollateral(i);
         }
         address[] memory actors = handler.actors();
         for (uint256 i = 0; i < actors.length; ++i) {

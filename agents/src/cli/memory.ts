@@ -19,6 +19,10 @@
  *   daios memory checkpoint            asks the node to post its root now, waits for the transaction
  *   daios memory grant <writer>        lets an address write to your stream
  *   daios memory revoke <writer>       stops an address writing to your stream
+ *   daios memory close                 closes the stream (the owner at any time, the node once the deposit is
+ *                                      spent): the node is paid what it earned, the owner refunded the rest
+ *   daios memory release               gives a closed stream's collateral back to the node's free stake once
+ *                                      its slashing window (two checkpoint windows after the close) is over
  *
  * Every command but create-stream takes --stream <id> (or MEMORY_STREAM). The node is found from the
  * endpoint its operator registered in the ProviderRegistry for the memory role; --node-url (or
@@ -436,5 +440,54 @@ export function registerMemoryCommands(program: Command): void {
         });
       });
   }
+
+  memory
+    .command("close")
+    .description("close a stream: the owner at any time, the node once the deposit is spent; the node is paid what it earned, the owner refunded the rest, and the node's collateral stays slashable for two checkpoint windows")
+    .option("--stream <id>", "the stream (env MEMORY_STREAM)", process.env.MEMORY_STREAM)
+    .exitOverride(usageExit)
+    .action(async (opts: { stream?: string }) => {
+      const stream = streamId(opts.stream);
+      await withContracts(async (contracts, me) => {
+        const registry = contracts.memoryRegistry;
+        const info = await memoryStream(registry, stream);
+        if (info.status !== "Active") throw new CliExit(2, `stream ${stream} is ${info.status} already`);
+        if (me !== info.owner && me !== info.node) throw new CliExit(2, `stream ${stream} is owned by ${info.owner} and served by ${info.node}: you (${me}) are neither, so you cannot close it`);
+        if (me !== info.owner) {
+          const unearned = info.balance - (await registry.earned(stream));
+          if (unearned > 0n) throw new CliExit(2, `the node can close stream ${stream} once its deposit is spent: ${formatUnits(unearned, 18)} DAIOS are still to be earned`);
+        }
+        const receipt = await send(contracts, "closeStream", () => registry.closeStream(stream));
+        const closed = eventsIn(registry, receipt, "StreamClosed")[0];
+        const refund = closed ? (closed.args.refund as bigint) : 0n;
+        const releasableAt = await registry.releasableAt(stream);
+        const when = releasableAt === 0n ? "no collateral is locked" : `the node's collateral can be released (daios memory release) from ${new Date(Number(releasableAt) * 1000).toISOString()}`;
+        output(`stream ${stream} closed (${receipt.hash}): the owner is refunded ${formatUnits(refund, 18)} DAIOS; ${when}`, { stream, refund, releasableAt, txHash: receipt.hash });
+      });
+    });
+
+  memory
+    .command("release")
+    .description("give a closed stream's collateral back to the node's free stake, once its slashing window is over (anyone may)")
+    .option("--stream <id>", "the stream (env MEMORY_STREAM)", process.env.MEMORY_STREAM)
+    .exitOverride(usageExit)
+    .action(async (opts: { stream?: string }) => {
+      const stream = streamId(opts.stream);
+      await withContracts(async (contracts) => {
+        const registry = contracts.memoryRegistry;
+        const info = await memoryStream(registry, stream);
+        if (info.status !== "Closed") throw new CliExit(2, `stream ${stream} is ${info.status}: only a Closed stream's collateral is released${info.status === "Active" ? " (close it first: daios memory close)" : ""}`);
+        const releasableAt = await registry.releasableAt(stream);
+        if (releasableAt === 0n) throw new CliExit(2, `stream ${stream} holds no collateral: it was released already, or none was locked`);
+        const now = BigInt((await registry.runner!.provider!.getBlock("latest"))!.timestamp);
+        if (now < releasableAt) {
+          throw new CliExit(2, `stream ${stream}'s slashing window is open until ${new Date(Number(releasableAt) * 1000).toISOString()} (${releasableAt - now} s from the chain's time): try again then`);
+        }
+        const receipt = await send(contracts, "releaseCollateral", () => registry.releaseCollateral(stream));
+        const released = eventsIn(registry, receipt, "CollateralReleased")[0];
+        const amount = released ? (released.args.collateral as bigint) : 0n;
+        output(`released ${formatUnits(amount, 18)} DAIOS of collateral of stream ${stream} to node ${info.node} (${receipt.hash})`, { stream, node: info.node, collateral: amount, txHash: receipt.hash });
+      });
+    });
 
 }

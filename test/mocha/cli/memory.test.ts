@@ -167,4 +167,45 @@ describe("daios memory (CLI against a real node)", function () {
     expect(await provider.getTransactionCount(owner.address)).to.equal(nonce);
     expect(await memory.streamCount()).to.equal(streams);
   });
+
+  it("closes a stream, keeps the node's collateral through the slashing window, then releases it", async () => {
+    const role = await memory.memoryRole();
+    const registry = ProviderRegistry__factory.connect(await memory.providerRegistry(), provider);
+    const locked = () => registry.lockedBy(memoryNode.address, role, memory.target as string);
+    const created = await cli("memory", "create-stream", "--node", memoryNode.address, "--deposit", "1");
+    expect(created.code, created.stderr).to.equal(0);
+    const stream = (await memory.streamCount()).toString();
+    const before = await locked();
+
+    const early = await cli("memory", "release", "--stream", stream);
+    expect(early.code).to.equal(2);
+    expect(early.stderr).to.include(`stream ${stream} is Active: only a Closed stream's collateral is released (close it first: daios memory close)`);
+    const byNode = await cli("--key", memoryNode.privateKey, "memory", "close", "--stream", stream);
+    expect(byNode.code, byNode.stderr).to.equal(2);
+    expect(byNode.stderr).to.match(new RegExp(`the node can close stream ${stream} once its deposit is spent: (1\\.0|0\\.99\\d*) DAIOS are still to be earned`));
+    const byStranger = await cli("--key", stranger.privateKey, "memory", "close", "--stream", stream);
+    expect(byStranger.code).to.equal(2);
+    expect(byStranger.stderr).to.include("you (" + stranger.address + ") are neither, so you cannot close it");
+
+    const closed = await cli("--json", "memory", "close", "--stream", stream);
+    expect(closed.code, closed.stderr).to.equal(0);
+    const answer = JSON.parse(closed.stdout) as { releasableAt: string; refund: string };
+    const closedAt = BigInt((await provider.getBlock("latest"))!.timestamp);
+    expect(BigInt(answer.releasableAt)).to.equal(closedAt + 7200n);
+    expect(BigInt(answer.refund) > 0n).to.equal(true);
+    expect(await locked()).to.equal(before, "the collateral stays locked after the close");
+
+    const open = await cli("--key", stranger.privateKey, "memory", "release", "--stream", stream);
+    expect(open.code).to.equal(2);
+    expect(open.stderr).to.match(new RegExp(`stream ${stream}'s slashing window is open until .* \\(\\d+ s from the chain's time\\): try again then`));
+    await provider.send("evm_increaseTime", [7200]);
+    await provider.send("evm_mine", []);
+    const released = await cli("--key", stranger.privateKey, "memory", "release", "--stream", stream);
+    expect(released.code, released.stderr).to.equal(0);
+    expect(released.stdout).to.match(new RegExp(`^released 5\\.0 DAIOS of collateral of stream ${stream} to node ${memoryNode.address} \\(0x[0-9a-f]{64}\\)`));
+    expect(await locked()).to.equal(before - parseUnits("5", 18));
+    const again = await cli("memory", "release", "--stream", stream);
+    expect(again.code).to.equal(2);
+    expect(again.stderr).to.include(`stream ${stream} holds no collateral: it was released already, or none was locked`);
+  });
 });

@@ -161,7 +161,16 @@ describe("deployDaios (Ignition)", function () {
     console.log(`      checkpoint (repeated, whole transaction): ${gas} gas`);
     expect(gas <= 80_000n, `checkpoint ${gas} gas`).to.equal(true);
 
-    await (await memory.closeStream(stream)).wait();
+    // Closing keeps the collateral locked through the slashing window (two checkpoint windows), then anyone
+    // releases it.
+    const closed = await (await memory.closeStream(stream)).wait();
+    const closedAt = BigInt((await closed!.getBlock()).timestamp);
+    const collateral = (await memory.getStream(stream)).collateral;
+    expect(collateral > 0n).to.equal(true);
+    expect(await c.registry.lockedBy(node.address, memoryRole, address)).to.equal(collateral);
+    expect(await memory.releasableAt(stream)).to.equal(closedAt + 2n * 3_600n);
+    await ethers.provider.send("evm_increaseTime", [2 * 3_600]);
+    await (await memory.releaseCollateral(stream)).wait();
     expect(await c.registry.lockedBy(node.address, memoryRole, address)).to.equal(0n);
   });
 
