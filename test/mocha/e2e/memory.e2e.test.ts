@@ -4,7 +4,9 @@
  * process, the node checkpoints the root on chain, is killed with SIGKILL right after acknowledging
  * more writes and restarted: no acknowledged write is lost and every one of the 10,000 reads verifies
  * against the on-chain checkpoint. The node's snapshot of the stream is stored as a storage deal whose
- * replica answers storage challenges with accepted proofs. Finally the node's key posts a checkpoint
+ * replica answers storage challenges with accepted proofs. A second stream closed by its owner keeps the
+ * node's collateral locked through its slashing window, after which the node releases it by itself.
+ * Finally the node's key posts a checkpoint
  * that drops a receipted write, and the writer's receipt with a proof against that checkpoint slashes
  * the node's collateral.
  */
@@ -125,6 +127,34 @@ describe("agent memory end to end (real node, Redis, agents)", function () {
       return logs.length > 0 ? logs[0] : undefined;
     }, 1000);
     expect(accepted.args.provider).to.equal(DEVNET_ACCOUNTS.providerA.address);
+  });
+
+  it("releases a closed stream's collateral by itself once the slashing window is over", async () => {
+    const other = await createDevnetStream(devnet);
+    const agent = await connectMemory({ rpcUrl: devnet.rpcUrl, privateKey: DEVNET_ACCOUNTS.memoryWriter.privateKey, deploymentFile: devnet.deploymentFile, stream: other });
+    try {
+      await agent.client.put("agent/e2e/closing", "a stream about to be closed");
+    } finally {
+      agent.close();
+    }
+    const owner = new Wallet(DEVNET_ACCOUNTS.client.privateKey, devnet.provider);
+    const registry = contracts.memoryRegistry;
+    await (await registry.connect(owner).closeStream(other)).wait();
+    const at = await registry.releasableAt(other);
+    expect(at > 0n).to.equal(true);
+    // Well inside the window: the node leaves the collateral locked.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    expect(await registry.releasableAt(other)).to.equal(at);
+    // The chain's clock passes the end of the window.
+    const now = BigInt((await devnet.provider.getBlock("latest"))!.timestamp);
+    await devnet.provider.send("evm_increaseTime", [Number(at - now) + 1]);
+    const released = await until("the node to release the closed stream's collateral", 60_000, async () => {
+      const logs = await registry.queryFilter(registry.filters.CollateralReleased(other));
+      return logs.length > 0 ? logs[0] : undefined;
+    }, 500);
+    expect(released.args.node).to.equal(DEVNET_ACCOUNTS.memoryNode.address);
+    expect((await released.getTransaction()).from).to.equal(DEVNET_ACCOUNTS.memoryNode.address);
+    expect(await registry.releasableAt(other)).to.equal(0n);
   });
 
   it("slashes the node through a receipt when a checkpoint drops a receipted write", async () => {

@@ -17,7 +17,9 @@
  *   - every MEMORY_SNAPSHOT_INTERVAL_SEC (0: never) writes a snapshot file (./snapshot.ts) of each stream
  *     whose checkpointed seq advanced past its last snapshot, at that seq, checks it gives the
  *     checkpointed root, stores it as a storage deal and records it (recordSnapshot);
- *   - settles its earnings now and then and withdraws its credits once they reach WITHDRAW_THRESHOLD.
+ *   - settles its earnings now and then and withdraws its credits once they reach WITHDRAW_THRESHOLD;
+ *   - releases the collateral of its closed streams (releaseCollateral) once their slashing window is
+ *     over, checked on the checkpoint schedule: the streams it holds, and those closed while it runs.
  *
  * Configuration: see ./config.ts. The store lives in MEMORY_DATA_DIR/<chainId>/<MemoryRegistry address>.
  */
@@ -226,6 +228,9 @@ async function startMemoryNode(rt: Runtime): Promise<void> {
     log.info({ endpoint }, "updated the registered endpoint");
   }
 
+  /** Streams of this node closed while it runs (with or without writes): their collateral is released later. */
+  const closedHere = new Set<bigint>();
+
   // --- streams and writer sets, kept current from the registry's events
   const watcher = new ChainWatcher({
     name: `memory-node-${me.toLowerCase()}`,
@@ -239,6 +244,10 @@ async function startMemoryNode(rt: Runtime): Promise<void> {
       if (event.name === "StreamCreated" && getAddress(event.args.node as string) === me) log.info({ stream, owner: String(event.args.owner) }, "a stream was created on this node");
       else if (event.name === "WriterRevoked") log.info({ stream, writer: String(event.args.writer) }, "writer revoked");
       else if (event.name === "StreamSlashed") log.warn({ stream, reason: String(event.args.reason), receiptSeq: String(event.args.receiptSeq) }, "a stream was slashed");
+      else if (event.name === "StreamClosed" && (await authority.stream(BigInt(stream)))?.node === me) {
+        closedHere.add(BigInt(stream));
+        log.info({ stream, by: String(event.args.by) }, "a stream of this node was closed: its collateral is released after the slashing window");
+      }
     },
     confirmations: rt.confirmations,
     maxBlockRange: rt.config.maxBlockRange,
@@ -272,6 +281,40 @@ async function startMemoryNode(rt: Runtime): Promise<void> {
         await checkpointer.post(stream);
       } catch (error) {
         log.warn({ stream: stream.toString(), err: error }, "checkpoint failed; retried next round");
+      }
+    }
+  });
+
+  // --- collateral of closed streams, once their slashing window is over
+  /** Ended streams with nothing (left) to release: not asked about again. */
+  const settledUp = new Set<bigint>();
+  rt.every(settings.checkpointIntervalSec * 1000, "memory collateral release", async () => {
+    const candidates = new Set([...store.streams().map((s) => s.stream), ...closedHere]);
+    let now: bigint | undefined;
+    for (const stream of candidates) {
+      if (settledUp.has(stream)) continue;
+      const view = await authority.stream(stream);
+      if (!view || view.node !== me || view.status === "Active") continue;
+      const at = view.status === "Closed" ? await memory.releasableAt(stream) : 0n;
+      if (at === 0n) {
+        closedHere.delete(stream);
+        settledUp.add(stream);
+        continue;
+      }
+      now ??= BigInt((await provider.getBlock("latest"))?.timestamp ?? 0);
+      if (now < at) continue;
+      try {
+        const result = await tx.send({
+          label: `releaseCollateral:${stream}`,
+          iface: memory.interface,
+          isDone: async () => (await memory.releasableAt(stream)) === 0n,
+          build: () => ({ to: memoryAddress, data: memory.interface.encodeFunctionData("releaseCollateral", [stream]) }),
+        });
+        closedHere.delete(stream);
+        settledUp.add(stream);
+        if (!result.skipped) log.info({ stream: stream.toString(), txHash: result.txHash }, "collateral of a closed stream released");
+      } catch (error) {
+        log.warn({ stream: stream.toString(), err: error }, "releasing a closed stream's collateral failed; retried next round");
       }
     }
   });
