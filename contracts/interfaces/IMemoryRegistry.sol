@@ -9,10 +9,12 @@ pragma solidity ^0.8.30;
 /// `MEMORY_ROLE`; registering for that role is the node's consent to serve streams): the creator becomes the
 /// stream's owner, lists up to `MAX_WRITERS` writers (the owner writes only if listed), escrows a deposit and
 /// sets a rate in token base units per second. The registry locks `streamCollateral` (as configured at creation)
-/// of the node's memory stake for the stream's lifetime. The node earns the deposit at the stream's rate from
-/// creation until it is spent (`settle` moves what it earned to its credits); the owner may top up. The owner
-/// closes the stream at any time, the node once the deposit is spent: the node is credited what it earned, the
-/// owner the rest, and the collateral is unlocked. Stream ids are 1, 2, 3, ...
+/// of the node's memory stake for the stream. The node earns the deposit at the stream's rate from creation
+/// until it is spent (`settle` moves what it earned to its credits); the owner may top up. The owner closes the
+/// stream at any time, the node once the deposit is spent: the node is credited what it earned and the owner
+/// the rest. Writes stop; the node may still checkpoint for one checkpoint window after the close (so that the
+/// writes it acknowledged before the close can be covered), and the collateral stays locked, and slashable, for
+/// two windows after the close (`releasableAt`), then `releaseCollateral` unlocks it. Stream ids are 1, 2, 3, ...
 ///
 /// Writes happen off chain. A writer signs `Write(uint256 stream,address writer,uint64 nonce,bytes32 opsHash)`
 /// (EIP-712, domain "daios MemoryRegistry", version "1", this chain and contract); the node accepts the write
@@ -43,7 +45,8 @@ pragma solidity ^0.8.30;
 /// active streams plus the unpaid credits. Only tokens without transfer fees or rebasing are supported, and the
 /// token must be the registry's stake token.
 interface IMemoryRegistry {
-    /// @notice Life cycle of a stream. Closed and Slashed are final.
+    /// @notice Life cycle of a stream: Active, then Closed or Slashed. Slashed is final; a Closed stream can still
+    ///         be Slashed until its slashing window ends (`releasableAt`).
     enum Status {
         None,
         Active,
@@ -130,7 +133,8 @@ interface IMemoryRegistry {
     /// @param node The memory node serving the stream (signer of its receipts, poster of its checkpoints).
     /// @param status Life-cycle status.
     /// @param createdAt Block time of creation.
-    /// @param collateral Node stake locked for the stream (this contract's `streamCollateral` at creation).
+    /// @param collateral Node stake locked for the stream (this contract's `streamCollateral` at creation); zero once
+    ///        a Closed stream's collateral was released; for a Slashed stream, the amount slashed.
     /// @param checkpointWindow Lateness window of the stream's receipts (the configured window at creation).
     /// @param ratePerSecond Payment to the node per second, token base units.
     /// @param balance Deposit not yet moved to the node's credits (what the node earned since `settledAt`
@@ -246,6 +250,10 @@ interface IMemoryRegistry {
     error MemoryRegistryStreamNotClosed(uint256 stream, Status status);
     /// @notice The closed stream holds no collateral (released already, or none was locked).
     error MemoryRegistryNothingToRelease(uint256 stream);
+    /// @notice The stream was closed and the window in which its node could still checkpoint ended at `until`.
+    error MemoryRegistryCheckpointingOver(uint256 stream, uint256 until);
+    /// @notice The closed stream holds no collateral (released, or none was locked): there is nothing to slash.
+    error MemoryRegistryNothingToSlash(uint256 stream);
     /// @notice The proof has `depth` siblings; a path has at most 256.
     error MemoryProofTooDeep(uint256 depth);
     /// @notice The proof's terminal leaf `leafKeyHash` does not share the first `depth` bits of `keyHash`'s path.
@@ -283,7 +291,7 @@ interface IMemoryRegistry {
     /// @notice The node recorded a snapshot of the map after write `seq`: storage file `storageRoot` of `dealId`.
     event SnapshotRecorded(uint256 indexed stream, uint64 seq, uint256 storageRoot, uint256 dealId);
     /// @notice `by` (owner, or node once the deposit was spent) closed the stream: the owner was credited
-    ///         `refund`, and `collateral` of the node's stake was unlocked.
+    ///         `refund`; `collateral` of the node's stake stays locked until `releasableAt(stream)`.
     event StreamClosed(uint256 indexed stream, address indexed by, uint256 refund, uint256 collateral);
     /// @notice A closed stream's collateral, locked through its slashing window, went back to the node's free stake.
     event CollateralReleased(uint256 indexed stream, address indexed node, uint256 collateral);
@@ -347,7 +355,9 @@ interface IMemoryRegistry {
 
     // ------------------------------------------------------------------ node
 
-    /// @notice Posts the root of the stream's map after write `seq` (the stream's node only; Active stream).
+    /// @notice Posts the root of the stream's map after write `seq` (the stream's node only; an Active stream, or
+    ///         a Closed one for one checkpoint window after the close, so that the node can cover the writes it
+    ///         acknowledged before it learnt of the close).
     /// @param stream The stream.
     /// @param root Root of the sparse Merkle tree of the stream's map (see `MemoryProof`).
     /// @param seq Strictly above the latest checkpoint's seq.

@@ -230,7 +230,12 @@ contract MemoryRegistry is IMemoryRegistry, Ownable2Step, ReentrancyGuardTransie
     function checkpoint(uint256 stream, bytes32 root, uint64 seq) external {
         StreamRecord storage s = _streams[stream];
         StreamHot memory h = s.hot;
-        if (h.status != Status.Active) _revertInactive(stream, h.status);
+        if (h.status != Status.Active) {
+            if (h.status != Status.Closed) _revertInactive(stream, h.status);
+            // One window of grace after the close: the writes acknowledged before it can still be covered.
+            uint256 until = uint256(s.closedAt) + s.ref.checkpointWindow;
+            if (block.timestamp >= until) revert MemoryRegistryCheckpointingOver(stream, until);
+        }
         if (msg.sender != s.ref.node) revert MemoryRegistryNotNode(stream, msg.sender);
         if (seq <= h.seq) revert MemoryRegistrySeqNotIncreasing(stream, seq, h.seq);
         uint256 index = h.checkpointCount;
@@ -539,8 +544,9 @@ contract MemoryRegistry is IMemoryRegistry, Ownable2Step, ReentrancyGuardTransie
         Status status = s.hot.status;
         if (status == Status.Closed) {
             uint256 until = _releasableAt(s);
-            // Released collateral (or none) leaves nothing to slash.
-            if (block.timestamp >= until || s.hot.collateral == 0) revert MemoryRegistrySlashWindowOver(stream, until);
+            if (block.timestamp >= until) revert MemoryRegistrySlashWindowOver(stream, until);
+            // None was locked (a stream created with zero collateral).
+            if (s.hot.collateral == 0) revert MemoryRegistryNothingToSlash(stream);
         } else if (status != Status.Active) {
             _revertInactive(stream, status);
         }

@@ -448,12 +448,17 @@ contract MemoryRegistryTest is MemoryFixture {
     ///      receipt it never checkpointed (or one a checkpoint contradicts) can still be slashed.
     function test_Slash_AClosedStreamWithinItsWindow() public {
         uint256 stream = _create();
-        IMemoryRegistry.Receipt memory r = _receipt(stream, 3, _one(KA), _one(V1));
-        bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
         _checkpoint(stream, keccak256("root"), 2);
         skip(DEPOSIT / RATE);
+        // A write acknowledged at the close, never checkpointed although the node could for one window.
+        IMemoryRegistry.Receipt memory r = _receipt(stream, 3, _one(KA), _one(V1));
+        bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
         vm.prank(node);
         mem.closeStream(stream);
+        skip(WINDOW);
+        vm.expectRevert(_err(IMemoryRegistry.MemoryRegistryNotLate.selector, stream, r.issuedAt + WINDOW));
+        mem.slashUncheckpointed(stream, r, sig);
+        skip(1);
         uint256 share = COLLATERAL * REPORTER_BPS / BPS;
         vm.expectEmit(address(registry));
         emit IProviderRegistry.StakeSlashed(node, memoryRole, address(mem), COLLATERAL, address(mem));
@@ -469,6 +474,49 @@ contract MemoryRegistryTest is MemoryFixture {
         assertEq(token.balanceOf(address(mem)), DEPOSIT + COLLATERAL);
     }
 
+    /// @dev An honest node covers the writes it acknowledged up to the close within the window after it.
+    function test_Slash_RefusedForAWriteCheckpointedAfterTheClose() public {
+        uint256 stream = _create();
+        IMemoryRegistry.Receipt memory r = _receipt(stream, 3, _one(KA), _one(V1));
+        bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
+        vm.prank(alice);
+        mem.closeStream(stream);
+        skip(WINDOW - 10);
+        _checkpoint(stream, keccak256("root"), 3);
+        skip(11);
+        vm.expectRevert(_err(IMemoryRegistry.MemoryRegistryReceiptCheckpointed.selector, stream, 3, 3));
+        mem.slashUncheckpointed(stream, r, sig);
+    }
+
+    function test_Slash_AtTheLastSecondOfTheWindow() public {
+        uint256 stream = _create();
+        IMemoryRegistry.Receipt memory r = _receipt(stream, 3, _one(KA), _one(V1));
+        bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
+        vm.prank(alice);
+        mem.closeStream(stream);
+        skip(2 * WINDOW - 1);
+        vm.prank(reporter);
+        mem.slashUncheckpointed(stream, r, sig);
+        assertEq(uint256(_status(stream)), uint256(IMemoryRegistry.Status.Slashed));
+        assertEq(registry.lockedBy(node, memoryRole, address(mem)), 0);
+    }
+
+    function test_Slash_NothingToSlashOnAClosedStreamWithoutCollateral() public {
+        vm.prank(gov);
+        mem.setConfig(IMemoryRegistry.Config({streamCollateral: 0, checkpointWindow: WINDOW, reporterBps: REPORTER_BPS}));
+        uint256 stream = _create();
+        IMemoryRegistry.Receipt memory r = _receipt(stream, 3, _one(KA), _one(V1));
+        bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
+        vm.prank(alice);
+        mem.closeStream(stream);
+        assertEq(mem.releasableAt(stream), 0);
+        skip(WINDOW + 1);
+        vm.expectRevert(_err(IMemoryRegistry.MemoryRegistryNothingToSlash.selector, stream));
+        mem.slashUncheckpointed(stream, r, sig);
+        vm.expectRevert(_err(IMemoryRegistry.MemoryRegistryNothingToRelease.selector, stream));
+        mem.releaseCollateral(stream);
+    }
+
     function test_Slash_AContradictionOnAClosedStreamWithinItsWindow() public {
         Case memory c = _case(KA, V1, 3, _tree(2, V1), 3);
         vm.prank(alice);
@@ -479,7 +527,7 @@ contract MemoryRegistryTest is MemoryFixture {
         assertEq(mem.credits(reporter), COLLATERAL * REPORTER_BPS / BPS);
     }
 
-    function test_Slash_RefusedOnceTheWindowIsOverOrTheCollateralReleased() public {
+    function test_Slash_RefusedOnceTheWindowIsOver() public {
         uint256 stream = _create();
         IMemoryRegistry.Receipt memory r = _receipt(stream, 3, _one(KA), _one(V1));
         bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
@@ -546,13 +594,34 @@ contract MemoryRegistryTest is MemoryFixture {
         mem.checkpoint(stream, bytes32(uint256(2)), 4);
         vm.prank(alice);
         mem.closeStream(stream);
+        // One window of grace after the close, then no more checkpoints.
+        uint256 until = block.timestamp + WINDOW;
+        skip(WINDOW - 1);
+        vm.expectRevert(_errA(IMemoryRegistry.MemoryRegistryNotNode.selector, stream, alice));
+        vm.prank(alice);
+        mem.checkpoint(stream, bytes32(uint256(2)), 6);
+        vm.prank(node);
+        mem.checkpoint(stream, bytes32(uint256(2)), 6);
+        assertEq(uint256(_status(stream)), uint256(IMemoryRegistry.Status.Closed), "still Closed");
+        skip(1);
+        vm.expectRevert(_err(IMemoryRegistry.MemoryRegistryCheckpointingOver.selector, stream, until));
+        vm.prank(node);
+        mem.checkpoint(stream, bytes32(uint256(3)), 7);
+    }
+
+    function test_Checkpoint_RefusedOnASlashedStream() public {
+        uint256 stream = _create();
+        IMemoryRegistry.Receipt memory r = _receipt(stream, 1, _one(KA), _one(V1));
+        bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
+        skip(WINDOW + 1);
+        mem.slashUncheckpointed(stream, r, sig);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IMemoryRegistry.MemoryRegistryStreamNotActive.selector, stream, IMemoryRegistry.Status.Closed
+                IMemoryRegistry.MemoryRegistryStreamNotActive.selector, stream, IMemoryRegistry.Status.Slashed
             )
         );
         vm.prank(node);
-        mem.checkpoint(stream, bytes32(uint256(2)), 6);
+        mem.checkpoint(stream, bytes32(uint256(2)), 2);
     }
 
     function test_Gas_RepeatedCheckpoint() public {

@@ -234,7 +234,7 @@ contract MemoryRegistryInvariantTest is MemoryFixture {
 
     /// @dev The stake locked for this registry is the collateral of the active streams and of the closed ones
     ///      not released yet, per node.
-    function invariant_LockEqualsActiveCollateral() public view {
+    function invariant_LockEqualsUnreleasedCollateral() public view {
         uint256 count = mem.streamCount();
         for (uint256 k = 0; k < nodes.length; ++k) {
             uint256 locked;
@@ -243,7 +243,7 @@ contract MemoryRegistryInvariantTest is MemoryFixture {
                 bool holds = s.status == IMemoryRegistry.Status.Active || s.status == IMemoryRegistry.Status.Closed;
                 if (s.node == nodes[k] && holds) locked += s.collateral;
             }
-            assertEq(registry.lockedBy(nodes[k], memoryRole, address(mem)), locked, "lock != active collateral");
+            assertEq(registry.lockedBy(nodes[k], memoryRole, address(mem)), locked, "lock != collateral of active and unreleased closed streams");
         }
     }
 
@@ -306,7 +306,7 @@ contract MemoryRegistryInvariantTest is MemoryFixture {
             assertGt(handler.calls(bytes32(bytes(names[i]))), 0, names[i]);
         }
         invariant_BalanceEqualsDepositsPlusCredits();
-        invariant_LockEqualsActiveCollateral();
+        invariant_LockEqualsUnreleasedCollateral();
 
         // Close what is still open, and everyone withdraws: nothing stays behind.
         uint256 count = mem.streamCount();

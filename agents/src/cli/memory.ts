@@ -458,10 +458,11 @@ export function registerMemoryCommands(program: Command): void {
           if (unearned > 0n) throw new CliExit(2, `the node can close stream ${stream} once its deposit is spent: ${formatUnits(unearned, 18)} DAIOS are still to be earned`);
         }
         const receipt = await send(contracts, "closeStream", () => registry.closeStream(stream));
-        const closed = eventsIn(registry, receipt, "StreamClosed")[0];
-        const refund = closed ? (closed.args.refund as bigint) : 0n;
+        const [closed] = eventsIn(registry, receipt, "StreamClosed");
+        if (!closed) throw new DaiosError(`closeStream was mined in ${receipt.hash} but emitted no StreamClosed event`, { hint: "check the deployment file: it may name another contract" });
+        const refund = closed.args.refund as bigint;
         const releasableAt = await registry.releasableAt(stream);
-        const when = releasableAt === 0n ? "no collateral is locked" : `the node's collateral can be released (daios memory release) from ${new Date(Number(releasableAt) * 1000).toISOString()}`;
+        const when = releasableAt === 0n ? "no collateral is locked" : `the node may still checkpoint for one window, and its collateral can be released (daios memory release) from ${new Date(Number(releasableAt) * 1000).toISOString()}`;
         output(`stream ${stream} closed (${receipt.hash}): the owner is refunded ${formatUnits(refund, 18)} DAIOS; ${when}`, { stream, refund, releasableAt, txHash: receipt.hash });
       });
     });
@@ -484,8 +485,9 @@ export function registerMemoryCommands(program: Command): void {
           throw new CliExit(2, `stream ${stream}'s slashing window is open until ${new Date(Number(releasableAt) * 1000).toISOString()} (${releasableAt - now} s from the chain's time): try again then`);
         }
         const receipt = await send(contracts, "releaseCollateral", () => registry.releaseCollateral(stream));
-        const released = eventsIn(registry, receipt, "CollateralReleased")[0];
-        const amount = released ? (released.args.collateral as bigint) : 0n;
+        const [released] = eventsIn(registry, receipt, "CollateralReleased");
+        if (!released) throw new DaiosError(`releaseCollateral was mined in ${receipt.hash} but emitted no CollateralReleased event`, { hint: "check the deployment file: it may name another contract" });
+        const amount = released.args.collateral as bigint;
         output(`released ${formatUnits(amount, 18)} DAIOS of collateral of stream ${stream} to node ${info.node} (${receipt.hash})`, { stream, node: info.node, collateral: amount, txHash: receipt.hash });
       });
     });

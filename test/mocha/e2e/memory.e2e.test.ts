@@ -4,8 +4,9 @@
  * process, the node checkpoints the root on chain, is killed with SIGKILL right after acknowledging
  * more writes and restarted: no acknowledged write is lost and every one of the 10,000 reads verifies
  * against the on-chain checkpoint. The node's snapshot of the stream is stored as a storage deal whose
- * replica answers storage challenges with accepted proofs. A second stream closed by its owner keeps the
- * node's collateral locked through its slashing window, after which the node releases it by itself.
+ * replica answers storage challenges with accepted proofs. A second stream closed by its owner right after
+ * a write: the node still checkpoints that write in the grace window after the close (so its receipt cannot
+ * be slashed as late), keeps its collateral locked through the slashing window, then releases it itself.
  * Finally the node's key posts a checkpoint
  * that drops a receipted write, and the writer's receipt with a proof against that checkpoint slashes
  * the node's collateral.
@@ -18,7 +19,7 @@ import { Wallet } from "ethers";
 import { DEVNET_ACCOUNTS, beaconAgent, memoryNodeAgent, startDevnet, type Devnet } from "../../../agents/src/devnet/devnet.js";
 import { createDevnetStream } from "../../../agents/src/devnet/memory.js";
 import { connectMemory, type MemoryClient, type MemoryContracts } from "../../../agents/src/sdk/memory/client.js";
-import { SparseMerkleMap, contradictionArgs, keyHashOf, memoryBytes, valueHashOf } from "../../../agents/src/sdk/memory/index.js";
+import { SparseMerkleMap, contradictionArgs, keyHashOf, memoryBytes, uncheckpointedArgs, valueHashOf } from "../../../agents/src/sdk/memory/index.js";
 import { freePort } from "../../../agents/src/core/ports.js";
 import { eventsIn } from "../../../agents/src/sdk/contracts.js";
 import { until } from "../../helpers/wait.js";
@@ -129,31 +130,46 @@ describe("agent memory end to end (real node, Redis, agents)", function () {
     expect(accepted.args.provider).to.equal(DEVNET_ACCOUNTS.providerA.address);
   });
 
-  it("releases a closed stream's collateral by itself once the slashing window is over", async () => {
+  it("covers a closed stream's last writes in the window after the close, then releases its collateral by itself", async () => {
     const other = await createDevnetStream(devnet);
     const agent = await connectMemory({ rpcUrl: devnet.rpcUrl, privateKey: DEVNET_ACCOUNTS.memoryWriter.privateKey, deploymentFile: devnet.deploymentFile, stream: other });
+    let last;
     try {
-      await agent.client.put("agent/e2e/closing", "a stream about to be closed");
+      last = await agent.client.put("agent/e2e/closing", "written just before the close");
     } finally {
       agent.close();
     }
     const owner = new Wallet(DEVNET_ACCOUNTS.client.privateKey, devnet.provider);
     const registry = contracts.memoryRegistry;
-    await (await registry.connect(owner).closeStream(other)).wait();
+    // Closed at once: the write is not checkpointed yet.
+    const closed = await (await registry.connect(owner).closeStream(other)).wait();
+    expect((await registry.latestCheckpoint(other)).seq < last.seq).to.equal(true);
     const at = await registry.releasableAt(other);
-    expect(at > 0n).to.equal(true);
-    // Well inside the window: the node leaves the collateral locked.
-    await new Promise((resolve) => setTimeout(resolve, 4000));
-    expect(await registry.releasableAt(other)).to.equal(at);
-    // The chain's clock passes the end of the window.
+    const window = (await registry.getStream(other)).checkpointWindow;
+    expect(at).to.equal(BigInt((await closed!.getBlock()).timestamp) + 2n * window);
+
+    // The node checkpoints the closed stream's last write inside the grace window.
+    await until("the node to checkpoint the closed stream's last write", 60_000, async () => ((await registry.latestCheckpoint(other)).seq >= last.seq ? true : undefined), 500);
+    // Past the grace window, inside the slashing window: the receipt is late but covered, so it cannot be slashed.
     const now = BigInt((await devnet.provider.getBlock("latest"))!.timestamp);
-    await devnet.provider.send("evm_increaseTime", [Number(at - now) + 1]);
+    await devnet.provider.send("evm_increaseTime", [Number(at - window - now) + 1]);
+    await devnet.provider.send("evm_mine", []);
+    const reporter = new Wallet(DEVNET_ACCOUNTS.client.privateKey, devnet.provider);
+    let refusal = "";
+    await registry.connect(reporter).slashUncheckpointed.staticCall(...uncheckpointedArgs(last.receipt)).catch((error: Error) => (refusal = error.message));
+    expect(refusal).to.match(/MemoryRegistryReceiptCheckpointed/);
+    // The node has not released anything yet: the slashing window is still open.
+    expect(await registry.releasableAt(other)).to.equal(at);
+
+    // The chain's clock passes the end of the slashing window: the node releases the collateral.
+    await devnet.provider.send("evm_increaseTime", [Number(window)]);
     const released = await until("the node to release the closed stream's collateral", 60_000, async () => {
       const logs = await registry.queryFilter(registry.filters.CollateralReleased(other));
       return logs.length > 0 ? logs[0] : undefined;
     }, 500);
     expect(released.args.node).to.equal(DEVNET_ACCOUNTS.memoryNode.address);
     expect((await released.getTransaction()).from).to.equal(DEVNET_ACCOUNTS.memoryNode.address);
+    expect(BigInt((await released.getBlock()).timestamp) >= at).to.equal(true);
     expect(await registry.releasableAt(other)).to.equal(0n);
   });
 

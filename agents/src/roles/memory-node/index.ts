@@ -13,13 +13,16 @@
  *     StreamSlashed through its own chain watcher, so a revocation takes effect without a restart;
  *   - every MEMORY_CHECKPOINT_INTERVAL_SEC posts checkpoint(stream, root, seq) for each stream whose seq
  *     advanced past its on-chain checkpoint (also on demand: POST …/checkpoint); the transaction sender
- *     reads latestCheckpoint first, so a retry never posts twice;
+ *     reads latestCheckpoint first, so a retry never posts twice. A closed stream is still checkpointed
+ *     during the one window the registry allows after the close, so that every write the node
+ *     acknowledged before it learnt of the close is covered (an uncovered receipt would be slashable);
  *   - every MEMORY_SNAPSHOT_INTERVAL_SEC (0: never) writes a snapshot file (./snapshot.ts) of each stream
  *     whose checkpointed seq advanced past its last snapshot, at that seq, checks it gives the
  *     checkpointed root, stores it as a storage deal and records it (recordSnapshot);
  *   - settles its earnings now and then and withdraws its credits once they reach WITHDRAW_THRESHOLD;
  *   - releases the collateral of its closed streams (releaseCollateral) once their slashing window is
- *     over, checked on the checkpoint schedule: the streams it holds, and those closed while it runs.
+ *     over, checked on the checkpoint schedule: the streams it holds entries of, and those closed while it
+ *     runs or while it was down (the chain watcher replays their StreamClosed events).
  *
  * Configuration: see ./config.ts. The store lives in MEMORY_DATA_DIR/<chainId>/<MemoryRegistry address>.
  */
@@ -272,9 +275,38 @@ async function startMemoryNode(rt: Runtime): Promise<void> {
     return out;
   };
 
+  const chainTime = async () => BigInt((await provider.getBlock("latest"))?.timestamp ?? 0);
+  /** Closed streams of this node: until when they may be checkpointed, when their collateral is released (0: none locked). */
+  const closedTimes = new Map<bigint, { checkpointUntil: bigint; releasableAt: bigint }>();
+  const closedTimesOf = async (stream: bigint) => {
+    let times = closedTimes.get(stream);
+    if (!times) {
+      const [releasableAt, info] = await Promise.all([memory.releasableAt(stream), memory.getStream(stream)]);
+      // releasableAt = close + 2 windows; checkpoints are accepted until close + 1 window.
+      times = { releasableAt, checkpointUntil: releasableAt === 0n ? 0n : releasableAt - info.checkpointWindow };
+      closedTimes.set(stream, times);
+    }
+    return times;
+  };
+
+  /** Active streams, and closed ones still inside the window in which the registry accepts their checkpoints. */
+  const checkpointableStreams = async () => {
+    const out = await activeStreams();
+    let now: bigint | undefined;
+    for (const s of store.streams()) {
+      if (s.seq === 0n) continue;
+      const view = await authority.stream(s.stream);
+      if (!view || view.node !== me || view.status !== "Closed") continue;
+      const { checkpointUntil } = await closedTimesOf(s.stream);
+      now ??= await chainTime();
+      if (now < checkpointUntil) out.push(s.stream);
+    }
+    return out;
+  };
+
   // --- checkpoints
   rt.every(settings.checkpointIntervalSec * 1000, "memory checkpoints", async () => {
-    for (const stream of await activeStreams()) {
+    for (const stream of await checkpointableStreams()) {
       const record = store.record(stream);
       if (record?.checkpoint !== undefined && BigInt(record.checkpoint.seq) >= store.head(stream).seq) continue;
       try {
@@ -293,17 +325,17 @@ async function startMemoryNode(rt: Runtime): Promise<void> {
     let now: bigint | undefined;
     for (const stream of candidates) {
       if (settledUp.has(stream)) continue;
-      const view = await authority.stream(stream);
-      if (!view || view.node !== me || view.status === "Active") continue;
-      const at = view.status === "Closed" ? await memory.releasableAt(stream) : 0n;
-      if (at === 0n) {
-        closedHere.delete(stream);
-        settledUp.add(stream);
-        continue;
-      }
-      now ??= BigInt((await provider.getBlock("latest"))?.timestamp ?? 0);
-      if (now < at) continue;
       try {
+        const view = await authority.stream(stream);
+        if (!view || view.node !== me || view.status === "Active") continue;
+        const at = view.status === "Closed" ? (await closedTimesOf(stream)).releasableAt : 0n;
+        if (at === 0n) {
+          closedHere.delete(stream);
+          settledUp.add(stream);
+          continue;
+        }
+        now ??= await chainTime();
+        if (now < at) continue;
         const result = await tx.send({
           label: `releaseCollateral:${stream}`,
           iface: memory.interface,
