@@ -430,12 +430,17 @@ contract MemoryRegistryTest is MemoryFixture {
         assertEq(uint256(_status(stream)), uint256(IMemoryRegistry.Status.Closed));
     }
 
-    function test_ReleaseCollateral_RefusesASlashedStream() public {
-        uint256 stream = _create();
+    /// @dev A stream slashed for a receipt of seq 1 never checkpointed.
+    function _slashedForLateness() internal returns (uint256 stream) {
+        stream = _create();
         IMemoryRegistry.Receipt memory r = _receipt(stream, 1, _one(KA), _one(V1));
         bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
         skip(WINDOW + 1);
         mem.slashUncheckpointed(stream, r, sig);
+    }
+
+    function test_ReleaseCollateral_RefusesASlashedStream() public {
+        uint256 stream = _slashedForLateness();
         vm.expectRevert(
             abi.encodeWithSelector(
                 IMemoryRegistry.MemoryRegistryStreamNotClosed.selector, stream, IMemoryRegistry.Status.Slashed
@@ -610,11 +615,7 @@ contract MemoryRegistryTest is MemoryFixture {
     }
 
     function test_Checkpoint_RefusedOnASlashedStream() public {
-        uint256 stream = _create();
-        IMemoryRegistry.Receipt memory r = _receipt(stream, 1, _one(KA), _one(V1));
-        bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
-        skip(WINDOW + 1);
-        mem.slashUncheckpointed(stream, r, sig);
+        uint256 stream = _slashedForLateness();
         vm.expectRevert(
             abi.encodeWithSelector(
                 IMemoryRegistry.MemoryRegistryStreamNotActive.selector, stream, IMemoryRegistry.Status.Slashed

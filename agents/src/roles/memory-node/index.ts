@@ -231,7 +231,7 @@ async function startMemoryNode(rt: Runtime): Promise<void> {
     log.info({ endpoint }, "updated the registered endpoint");
   }
 
-  /** Streams of this node closed while it runs (with or without writes): their collateral is released later. */
+  /** Streams of this node whose StreamClosed the watcher delivered since this start (live or replayed from its cursor), with or without writes: their collateral is released later. */
   const closedHere = new Set<bigint>();
 
   // --- streams and writer sets, kept current from the registry's events
