@@ -7,7 +7,7 @@
  *   storage.download.MBps                             verified download over HTTP vs the same bytes unverified
  *   storage.e2e.upload_to_first_proof.s               10 MiB file on a devnet with real agents
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -31,6 +31,11 @@ import { benchIngest, benchFile, ingestBenchResults } from "./ingest.js";
 import { round, stats, type BenchResult } from "./harness.js";
 
 const say = (line: string) => console.log(`[bench storage] ${line}`);
+
+/** Constraint count of the committed PoRA circuit, from its setup manifest. */
+function poraConstraints(): number {
+  return (JSON.parse(readFileSync(artifactPaths("pora").manifest, "utf8")) as { constraints: number }).constraints;
+}
 
 async function chainBenches(): Promise<BenchResult[]> {
   const { network } = await import("hardhat");
@@ -64,8 +69,8 @@ async function chainBenches(): Promise<BenchResult[]> {
       const w = periodWindow(startBlock, period);
       const head = await ethers.provider.getBlockNumber();
       if (head < w.challengeBlock + 1) await networkHelpers.mine(w.challengeBlock + 1 - head);
-      const seed = await market.challengeSeed(dealId, 0, period);
-      const { input } = await poraInput(poseidon, tree, memoryChunkReader(data), seed, BigInt(provider.address));
+      const seed = await market.challengeSeed(dealId, 0, period, provider.address);
+      const { input } = await poraInput(tree, memoryChunkReader(data), seed);
       const { calldata, durationMs } = await pool.prove({ wasmPath: pora.wasm, zkeyPath: pora.zkey, input });
       proveMs.push(durationMs);
       const receipt = await (await market.connect(provider).submitProof(dealId, 0, period, calldata.pA, calldata.pB, calldata.pC)).wait();
@@ -90,7 +95,7 @@ async function chainBenches(): Promise<BenchResult[]> {
       unit: "gas",
       better: "lower",
       target: 250_000,
-      detail: { ...steady, first_proof_gas: submitGas[0], public_inputs: 3, challenges: STORAGE.CHALLENGES_PER_PROOF, whole_transaction: true },
+      detail: { ...steady, first_proof_gas: submitGas[0], public_inputs: 2, challenges: STORAGE.CHALLENGES_PER_PROOF, whole_transaction: true },
     },
     {
       name: "storage.prove.ms_per_chunk",
@@ -98,7 +103,7 @@ async function chainBenches(): Promise<BenchResult[]> {
       unit: "ms",
       better: "lower",
       target: 1000,
-      detail: { proof_ms_median: prove.median, min: prove.min, max: prove.max, runs: prove.runs, chunks_per_proof: STORAGE.CHALLENGES_PER_PROOF, constraints: 22379 },
+      detail: { proof_ms_median: prove.median, min: prove.min, max: prove.max, runs: prove.runs, chunks_per_proof: STORAGE.CHALLENGES_PER_PROOF, constraints: poraConstraints() },
     },
   ];
 }

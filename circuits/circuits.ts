@@ -39,7 +39,7 @@ export const CIRCUITS: Record<string, CircuitSpec> = {
       "node_modules/circomlib/circuits/compconstant.circom",
       "node_modules/circomlib/circuits/binsum.circom",
     ],
-    publicInputs: ["dataRoot", "seed", "prover"],
+    publicInputs: ["dataRoot", "seed"],
     verifierContract: "PoRAVerifier",
     ptauPower: 15,
   },

@@ -7,18 +7,19 @@ pragma solidity ^0.8.30;
 ///         exactly the signature snarkjs emits, so the generated contract satisfies it without edits.
 interface IPoRAVerifier {
     /// @notice Checks a Groth16 proof of random access.
-    /// @dev Public signals, in circuit order: [dataRoot, seed, prover], where `dataRoot` is the Poseidon
-    ///      Merkle root of the file, `seed` the challenge seed of the period and
-    ///      `prover = uint256(uint160(provider))` binds the proof to the provider that submits it.
+    /// @dev Public signals, in circuit order: [dataRoot, seed], where `dataRoot` is the deal's data root
+    ///      (Poseidon of the file's Merkle root and size) and `seed` the challenge seed of the period, which
+    ///      the market derives with the submitting provider's address (see IStorageMarket.challengeSeed),
+    ///      so the proof is bound to that provider.
     /// @param pA Proof point A (G1).
     /// @param pB Proof point B (G2, coordinates in the order the EVM pairing precompile expects).
     /// @param pC Proof point C (G1).
-    /// @param pubSignals The three public signals described above.
+    /// @param pubSignals The two public signals described above.
     /// @return True when the proof is valid for these public signals.
     function verifyProof(
         uint256[2] calldata pA,
         uint256[2][2] calldata pB,
         uint256[2] calldata pC,
-        uint256[3] calldata pubSignals
+        uint256[2] calldata pubSignals
     ) external view returns (bool);
 }

@@ -363,10 +363,14 @@ interface IStorageMarket {
         external
         view
         returns (uint256 start, uint256 challengeBlock, uint256 fastWindowEnd, uint256 deadline);
-    /// @notice Challenge seed of `period` for slot `slot`: keccak256(abi.encode(seedAt(challengeBlock).value,
-    ///         chainid, market, dealId, slot, period)) reduced modulo SNARK_SCALAR_FIELD. Reverts while the
-    ///         randomness is not available.
-    function challengeSeed(uint256 dealId, uint256 slotIndex, uint256 period) external view returns (uint256);
+    /// @notice Challenge seed of `period` for slot `slot` held by `provider`: keccak256(abi.encode(
+    ///         seedAt(challengeBlock).value, chainid, market, dealId, slot, period, provider)) reduced modulo
+    ///         SNARK_SCALAR_FIELD. `submitProof` uses its caller as `provider`, so a proof made for one
+    ///         provider's seed fails for any other. Reverts while the randomness is not available.
+    function challengeSeed(uint256 dealId, uint256 slotIndex, uint256 period, address provider)
+        external
+        view
+        returns (uint256);
     /// @notice Credit `account` can withdraw.
     function credits(address account) external view returns (uint256);
 }

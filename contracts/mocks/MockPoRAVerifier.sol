@@ -9,9 +9,9 @@ import {IPoRAVerifier} from "../interfaces/IPoRAVerifier.sol";
 ///         It accepts or rejects every proof according to a settable flag, so contract tests can drive
 ///         the storage market without real proofs. Two optional modes make those tests sharper:
 ///         - expected public signals: the proof is accepted only when the market passes exactly the
-///           signals set with `expectPublicSignals` (checks the [dataRoot, seed, prover] wiring);
+///           signals set with `expectPublicSignals` (checks the [dataRoot, seed] wiring);
 ///         - Groth16 cost simulation: it performs the same precompile work as a snarkjs Groth16 verifier
-///           with three public inputs (3 ecMul, 3 ecAdd, one 4-pair pairing), so gas tests measure the
+///           with two public inputs (2 ecMul, 2 ecAdd, one 4-pair pairing), so gas tests measure the
 ///           whole `submitProof` budget.
 contract MockPoRAVerifier is IPoRAVerifier {
     /// @dev One storage word, so a verification reads a single slot.
@@ -22,7 +22,7 @@ contract MockPoRAVerifier is IPoRAVerifier {
     }
 
     Mode private _mode = Mode({result: true, simulateGroth16Cost: false, checkSignals: false});
-    uint256[3] private _expectedSignals;
+    uint256[2] private _expectedSignals;
 
     /// @notice Sets the answer of `verifyProof` (initially true).
     function setResult(bool accept) external {
@@ -35,7 +35,7 @@ contract MockPoRAVerifier is IPoRAVerifier {
     }
 
     /// @notice From now on, accepts only proofs whose public signals equal `signals`.
-    function expectPublicSignals(uint256[3] calldata signals) external {
+    function expectPublicSignals(uint256[2] calldata signals) external {
         _expectedSignals = signals;
         _mode.checkSignals = true;
     }
@@ -56,23 +56,23 @@ contract MockPoRAVerifier is IPoRAVerifier {
         uint256[2] calldata,
         uint256[2][2] calldata,
         uint256[2] calldata,
-        uint256[3] calldata pubSignals
+        uint256[2] calldata pubSignals
     ) external view returns (bool) {
         Mode memory mode = _mode;
         if (mode.simulateGroth16Cost) _spendGroth16Gas(pubSignals);
         if (mode.checkSignals) {
-            for (uint256 i = 0; i < 3; ++i) {
+            for (uint256 i = 0; i < 2; ++i) {
                 if (pubSignals[i] != _expectedSignals[i]) return false;
             }
         }
         return mode.result;
     }
 
-    function _spendGroth16Gas(uint256[3] calldata pubSignals) private view {
+    function _spendGroth16Gas(uint256[2] calldata pubSignals) private view {
         uint256 inputs;
         assembly ("memory-safe") {
             inputs := pubSignals
         }
-        Groth16GasMock.spend(inputs, 3);
+        Groth16GasMock.spend(inputs, 2);
     }
 }

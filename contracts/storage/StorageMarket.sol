@@ -303,6 +303,8 @@ contract StorageMarket is IStorageMarket, Ownable2Step, ReentrancyGuardTransient
     }
 
     /// @inheritdoc IStorageMarket
+    /// @dev Not `nonReentrant`: its only external calls are static (the randomness source and the verifier),
+    ///      so nothing can re-enter it, and the guard would cost every proof ~300 gas.
     function submitProof(
         uint256 dealId,
         uint256 slotIndex,
@@ -310,22 +312,19 @@ contract StorageMarket is IStorageMarket, Ownable2Step, ReentrancyGuardTransient
         uint256[2] calldata pA,
         uint256[2][2] calldata pB,
         uint256[2] calldata pC
-    ) external nonReentrant {
+    ) external {
         Deal storage d = _deals[dealId];
         DealHot memory dh = _dealHot(d, dealId);
         Slot storage s = _slots[dealId][slotIndex];
         SlotHot memory sh = s.hot;
         if (sh.provider != msg.sender) _revertNotProvider(d, dealId, slotIndex);
-        uint256 latency;
-        {
-            uint256[3] memory signals;
-            (signals, latency) =
-                _publicSignals(d, _checkProofWindow(dealId, slotIndex, period, dh, sh), dealId, slotIndex, period);
-            if (!_verifier.verifyProof(pA, pB, pC, signals)) revert StorageMarketInvalidProof(dealId, slotIndex, period);
-        }
+        uint256 latency = _checkProof(d, dh, sh, dealId, slotIndex, period);
 
         // Earlier unsettled periods are misses; _checkProofWindow made sure they do not free the slot.
-        if (period != sh.nextPeriod) _settleMissesBeforeProof(d, s, dealId, slotIndex, sh.nextPeriod, period);
+        if (period != sh.nextPeriod) {
+            _settleMissesBeforeProof(d, s, dealId, slotIndex, sh.nextPeriod, period);
+            sh = s.hot;
+        }
 
         uint256 pay = dh.pricePerPeriod;
         // Cannot overflow or underflow: pay < 2^96 and 0 <= DEADLINE_BLOCKS - latency <= DECAY_BLOCKS
@@ -333,11 +332,14 @@ contract StorageMarket is IStorageMarket, Ownable2Step, ReentrancyGuardTransient
         // DEADLINE_BLOCKS); period + 1 <= endPeriod <= MAX_PERIODS fits 32 bits.
         unchecked {
             if (latency > C.FAST_WINDOW_BLOCKS) pay = pay * (C.DEADLINE_BLOCKS - latency) / DECAY_BLOCKS;
-            s.hot.nextPeriod = uint32(period + 1);
+            sh.nextPeriod = uint32(period + 1);
         }
+        // Whole-word writes from the memory copies: no second read of either word.
+        s.hot = sh;
         if (pay != 0) {
             // Each (slot, period) is paid at most once and at most its price, which the escrow still holds.
-            d.hot.escrow = dh.escrow - uint128(pay);
+            dh.escrow -= uint128(pay);
+            d.hot = dh;
             _credit(msg.sender, pay);
         }
         emit ProofAccepted(dealId, slotIndex, period, msg.sender, pay, latency);
@@ -525,13 +527,18 @@ contract StorageMarket is IStorageMarket, Ownable2Step, ReentrancyGuardTransient
     }
 
     /// @inheritdoc IStorageMarket
-    function challengeSeed(uint256 dealId, uint256 slotIndex, uint256 period) external view returns (uint256) {
+    function challengeSeed(uint256 dealId, uint256 slotIndex, uint256 period, address provider)
+        external
+        view
+        returns (uint256)
+    {
         Deal storage d = _deals[dealId];
         _dealHot(d, dealId);
         DealCold memory dc = d.cold;
         if (slotIndex >= dc.replicas) revert StorageMarketInvalidSlot(dealId, slotIndex, dc.replicas);
-        (uint256 seed,) =
-            _seed(uint256(dc.startBlock) + period * C.PERIOD_BLOCKS + C.CHALLENGE_DELAY_BLOCKS, dealId, slotIndex, period);
+        (uint256 seed,) = _seed(
+            uint256(dc.startBlock) + period * C.PERIOD_BLOCKS + C.CHALLENGE_DELAY_BLOCKS, dealId, slotIndex, period, provider
+        );
         return seed;
     }
 
@@ -648,26 +655,49 @@ contract StorageMarket is IStorageMarket, Ownable2Step, ReentrancyGuardTransient
         revert StorageMarketNotSlotProvider(dealId, slotIndex, msg.sender);
     }
 
-    /// @dev Public signals of the PoRA circuit, [dataRoot, seed, prover], and the proof's latency for pay.
-    function _publicSignals(Deal storage d, uint256 challengeBlock, uint256 dealId, uint256 slotIndex, uint256 period)
-        private
-        view
-        returns (uint256[3] memory signals, uint256 latency)
-    {
-        uint256 knownAt;
-        signals[0] = d.dataRoot;
-        (signals[1], knownAt) = _seed(challengeBlock, dealId, slotIndex, period);
-        signals[2] = uint160(msg.sender);
+    /// @dev Checks the period's window and verifies the proof of submitProof's caller; returns its latency
+    ///      for pay.
+    function _checkProof(
+        Deal storage d,
+        DealHot memory dh,
+        SlotHot memory sh,
+        uint256 dealId,
+        uint256 slotIndex,
+        uint256 period
+    ) private view returns (uint256 latency) {
+        uint256 challengeBlock = _checkProofWindow(dealId, slotIndex, period, dh, sh);
+        (uint256 seed, uint256 knownAt) = _seed(challengeBlock, dealId, slotIndex, period, msg.sender);
+        if (!_verify(d.dataRoot, seed)) revert StorageMarketInvalidProof(dealId, slotIndex, period);
         latency = _latency(challengeBlock, knownAt);
     }
 
-    /// @dev The challenge seed of a period and the block its randomness became public:
-    ///      seed = keccak256(abi.encode(value, chainid, market, dealId, slotIndex, period)) mod r, where
+    /// @dev Checks the calldata proof (pA, pB, pC of submitProof) against the public signals [dataRoot, seed]
+    ///      with the verifier. The call is built by hand from the calldata: the ABI coder would copy the
+    ///      proof element by element and check the result's encoding (~1,000 gas more per proof). A verifier
+    ///      that reverts or returns anything but true rejects the proof.
+    function _verify(uint256 dataRoot, uint256 seed) private view returns (bool ok) {
+        address target = address(_verifier);
+        bytes4 selector = IPoRAVerifier.verifyProof.selector;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, selector)
+            // pA, pB and pC are eight consecutive words of submitProof's calldata after its three ids.
+            calldatacopy(add(m, 0x04), 0x64, 0x100)
+            mstore(add(m, 0x104), dataRoot)
+            mstore(add(m, 0x124), seed)
+            // Yul evaluates arguments right to left: the call must come first, in its own statement.
+            let success := staticcall(gas(), target, m, 0x144, 0x00, 0x20)
+            ok := and(success, and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1)))
+        }
+    }
+
+    /// @dev The challenge seed of a period for `provider` and the block its randomness became public:
+    ///      seed = keccak256(abi.encode(value, chainid, market, dealId, slotIndex, period, provider)) mod r, where
     ///      (value, knownAt) = randomness.seedAt(challengeBlock). While the source has no value for the
     ///      challenge block its revert (e.g. the beacon's "not yet available") is passed on unchanged.
     ///      Written in assembly because it runs in every proof: the call and the hash share one scratch
     ///      area past the free memory pointer, saving the ABI coder's allocations (~400 gas).
-    function _seed(uint256 challengeBlock, uint256 dealId, uint256 slotIndex, uint256 period)
+    function _seed(uint256 challengeBlock, uint256 dealId, uint256 slotIndex, uint256 period, address provider)
         private
         view
         returns (uint256 seed, uint256 knownAt)
@@ -684,14 +714,15 @@ contract StorageMarket is IStorageMarket, Ownable2Step, ReentrancyGuardTransient
             }
             // A source that returns less than (bytes32, uint256) is not a randomness source.
             if lt(returndatasize(), 0x40) { revert(0, 0) }
-            // m holds the value; the rest of abi.encode's six words follows it.
+            // m holds the value; the rest of abi.encode's seven words follows it.
             knownAt := mload(add(m, 0x20))
             mstore(add(m, 0x20), chainid())
             mstore(add(m, 0x40), address())
             mstore(add(m, 0x60), dealId)
             mstore(add(m, 0x80), slotIndex)
             mstore(add(m, 0xa0), period)
-            seed := mod(keccak256(m, 0xc0), SNARK_SCALAR_FIELD)
+            mstore(add(m, 0xc0), provider)
+            seed := mod(keccak256(m, 0xe0), SNARK_SCALAR_FIELD)
         }
     }
 

@@ -259,16 +259,18 @@ contract StorageMarketTest is StorageFixture {
         assertEq(token.balanceOf(address(market)), balance, "no token moves on a proof");
     }
 
-    function test_SubmitProof_PassesDataRootSeedAndProver() public {
+    function test_SubmitProof_PassesDataRootAndTheProvidersSeed() public {
         uint256 dealId = _activeDeal(2, 10);
         _rollToLatency(dealId, 0, 2);
-        uint256 seed = _expectedSeed(dealId, 1, 0);
-        assertEq(market.challengeSeed(dealId, 1, 0), seed);
+        uint256 seed = _expectedSeed(dealId, 1, 0, p2);
+        assertEq(market.challengeSeed(dealId, 1, 0, p2), seed);
         assertLt(seed, FIELD);
-        assertTrue(seed != _expectedSeed(dealId, 0, 0), "seeds differ per slot");
+        assertTrue(seed != _expectedSeed(dealId, 0, 0, p2), "seeds differ per slot");
+        assertTrue(seed != _expectedSeed(dealId, 1, 0, p1), "seeds differ per provider");
+        assertTrue(seed != _expectedSeed(dealId, 1, 1, p2), "seeds differ per period");
 
-        verifier.expectPublicSignals([ROOT, seed, uint256(uint160(p2))]);
-        // The same proof from another provider carries another prover signal and is rejected.
+        verifier.expectPublicSignals([ROOT, seed]);
+        // The same proof from another provider (here for its own slot) comes with another seed: rejected.
         vm.expectRevert(_err(IStorageMarket.StorageMarketInvalidProof.selector, dealId, 0, 0));
         _prove(p1, dealId, 0, 0);
         _prove(p2, dealId, 1, 0);
@@ -289,7 +291,7 @@ contract StorageMarketTest is StorageFixture {
                 IBlockhashRandomness.BlockhashRandomnessNotMined.selector, challengeBlock, challengeBlock
             )
         );
-        market.challengeSeed(dealId, 0, 0);
+        market.challengeSeed(dealId, 0, 0, p1);
     }
 
     function test_SubmitProof_RevertsAfterDeadline() public {
@@ -840,7 +842,7 @@ contract StorageMarketTest is StorageFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IBlockhashRandomness.BlockhashRandomnessNotMined.selector, challengeBlock, block.number)
         );
-        market.challengeSeed(dealId, 0, 0);
+        market.challengeSeed(dealId, 0, 0, p1);
         vm.expectRevert(_err(IStorageMarket.StorageMarketNothingToReport.selector, dealId, 0));
         market.reportMissed(dealId, 0);
         vm.expectRevert(_err(IStorageMarket.StorageMarketDealNotEnded.selector, dealId, _deadline(dealId, 9) + 1));
@@ -971,7 +973,7 @@ contract StorageMarketTest is StorageFixture {
         vm.expectRevert(_err(IStorageMarket.StorageMarketUnknownDeal.selector, 1));
         market.periodWindow(1, 0);
         vm.expectRevert(_err(IStorageMarket.StorageMarketUnknownDeal.selector, 1));
-        market.challengeSeed(1, 0, 0);
+        market.challengeSeed(1, 0, 0, p1);
     }
 
     function test_Views_PeriodWindowAndCurrentPeriod() public {
@@ -990,7 +992,7 @@ contract StorageMarketTest is StorageFixture {
         vm.expectRevert(_err(IStorageMarket.StorageMarketInvalidSlot.selector, dealId, 1, 1));
         market.slot(dealId, 1);
         vm.expectRevert(_err(IStorageMarket.StorageMarketInvalidSlot.selector, dealId, 1, 1));
-        market.challengeSeed(dealId, 1, 0);
+        market.challengeSeed(dealId, 1, 0, p1);
     }
 
     function test_Constructor_RejectsZeroAddressesAndBadCollateral() public {

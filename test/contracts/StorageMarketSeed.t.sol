@@ -40,8 +40,14 @@ contract StorageMarketSeedTest is StorageFixture {
         source.setSeed(challengeBlock, RANDOM, knownAt);
     }
 
-    function _seedOf(uint256 dealId, uint256 slotIndex, uint256 period) internal view returns (uint256) {
-        return uint256(keccak256(abi.encode(RANDOM, block.chainid, address(market), dealId, slotIndex, period))) % FIELD;
+    function _seedOf(uint256 dealId, uint256 slotIndex, uint256 period, address provider)
+        internal
+        view
+        returns (uint256)
+    {
+        return uint256(
+            keccak256(abi.encode(RANDOM, block.chainid, address(market), dealId, slotIndex, period, provider))
+        ) % FIELD;
     }
 
     function test_LateSeed_FullPayCountsFromKnownAt() public {
@@ -69,8 +75,8 @@ contract StorageMarketSeedTest is StorageFixture {
         uint256 dealId = _dealWithSlot0();
         uint256 knownAt = _publish(dealId, 0, 5);
         vm.roll(knownAt + 1);
-        assertEq(market.challengeSeed(dealId, 0, 0), _seedOf(dealId, 0, 0));
-        verifier.expectPublicSignals([ROOT, _seedOf(dealId, 0, 0), uint256(uint160(p1))]);
+        assertEq(market.challengeSeed(dealId, 0, 0, p1), _seedOf(dealId, 0, 0, p1));
+        verifier.expectPublicSignals([ROOT, _seedOf(dealId, 0, 0, p1)]);
         _prove(p1, dealId, 0, 0);
         assertEq(market.credits(p1), PRICE);
     }
@@ -105,7 +111,7 @@ contract StorageMarketSeedTest is StorageFixture {
         vm.expectRevert(notYet);
         _prove(p1, dealId, 0, 0);
         vm.expectRevert(notYet);
-        market.challengeSeed(dealId, 0, 0);
+        market.challengeSeed(dealId, 0, 0, p1);
 
         assertEq(_slot(dealId, 0).nextPeriod, 0);
         assertEq(_slot(dealId, 0).misses, 0);

@@ -16,7 +16,6 @@ import { deterministicBytes } from "../helpers/data.js";
 
 export const VECTORS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), "storage.json");
 export const VECTOR_SIZES = [1, 255, 256, 257, 4096, 10_000, 70_001];
-export const VECTOR_PROVER = 0x70997970c51812dc3a010c7d01b50e0d17dc79c8n;
 export const VECTOR_SEEDS = [0n, 1n, 123456789n, 21888242871839275222246405745257275088548364400416034343698204186575808495616n];
 
 export interface FileVector {
@@ -26,7 +25,7 @@ export interface FileVector {
   firstLeaf: string;
   treeRoot: string;
   dataRoot: string;
-  challenges: { seed: string; prover: string; indices: number[] }[];
+  challenges: { seed: string; indices: number[] }[];
 }
 
 /** Everything in the vectors except the proof (which is randomised per run). */
@@ -45,8 +44,7 @@ export async function fileVectors(poseidon: PoseidonFn): Promise<{ zeroRoot: str
       dataRoot: tree.dataRoot.toString(),
       challenges: VECTOR_SEEDS.map((seed) => ({
         seed: seed.toString(),
-        prover: VECTOR_PROVER.toString(),
-        indices: challengedIndices(poseidon, seed, VECTOR_PROVER, tree.chunkCount),
+        indices: challengedIndices(seed, tree.chunkCount),
       })),
     });
   }
@@ -62,7 +60,7 @@ async function main(): Promise<void> {
   const data = deterministicBytes(size, size);
   const tree = await DataTree.build(data, new ReferenceHasher(poseidon), poseidon);
   const seed = 987654321n;
-  const { input } = await poraInput(poseidon, tree, memoryChunkReader(data), seed, VECTOR_PROVER);
+  const { input } = await poraInput(tree, memoryChunkReader(data), seed);
   const paths = artifactPaths("pora");
   const pool = new ProverPool({ size: 1 });
   try {
@@ -70,7 +68,6 @@ async function main(): Promise<void> {
     const proof = {
       size,
       seed: seed.toString(),
-      prover: VECTOR_PROVER.toString(),
       pA: calldata.pA.map(String),
       pB: calldata.pB.map((row) => row.map(String)),
       pC: calldata.pC.map(String),

@@ -119,9 +119,15 @@ abstract contract StorageFixture is Test, RevertData {
         return price * (C.DEADLINE_BLOCKS - latency) / (C.DEADLINE_BLOCKS - C.FAST_WINDOW_BLOCKS);
     }
 
-    function _expectedSeed(uint256 dealId, uint256 slotIndex, uint256 period) internal view returns (uint256) {
+    function _expectedSeed(uint256 dealId, uint256 slotIndex, uint256 period, address provider)
+        internal
+        view
+        returns (uint256)
+    {
         bytes32 random = blockhash(_challengeBlock(dealId, period));
-        return uint256(keccak256(abi.encode(random, block.chainid, address(market), dealId, slotIndex, period))) % FIELD;
+        return uint256(
+            keccak256(abi.encode(random, block.chainid, address(market), dealId, slotIndex, period, provider))
+        ) % FIELD;
     }
 
     function _deal(uint256 dealId) internal view returns (IStorageMarket.DealInfo memory) {

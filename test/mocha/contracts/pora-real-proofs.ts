@@ -24,7 +24,7 @@ interface VectorProof {
   pA: Pair;
   pB: [Pair, Pair];
   pC: Pair;
-  pubSignals: [string, string, string];
+  pubSignals: [string, string];
 }
 
 describe("PoRA with real proofs on-chain", function () {
@@ -35,10 +35,10 @@ describe("PoRA with real proofs on-chain", function () {
   it("the generated verifier accepts the vector proof and rejects it for other public inputs", async () => {
     const verifier = await ethers.deployContract("PoRAVerifier");
     const { proof } = JSON.parse(readFileSync(VECTORS_FILE, "utf8")) as { proof: VectorProof };
-    const args = (signals: [string, string, string]) => [proof.pA, proof.pB, proof.pC, signals] as const;
+    const args = (signals: [string, string]) => [proof.pA, proof.pB, proof.pC, signals] as const;
     expect(await verifier.verifyProof(...args(proof.pubSignals))).to.equal(true);
-    for (let i = 0; i < 3; i++) {
-      const changed: [string, string, string] = [...proof.pubSignals];
+    for (let i = 0; i < 2; i++) {
+      const changed: [string, string] = [...proof.pubSignals];
       changed[i] = (BigInt(changed[i]) + 1n).toString();
       expect(await verifier.verifyProof(...args(changed)), `public input ${i} changed`).to.equal(false);
     }
@@ -58,12 +58,12 @@ describe("PoRA with real proofs on-chain", function () {
     const w = periodWindow(Number((await market.deal(1)).startBlock), period);
     await networkHelpers.mine(w.challengeBlock + 1 - (await ethers.provider.getBlockNumber()));
 
-    const seed = await market.challengeSeed(1, 0, period);
+    const seed = await market.challengeSeed(1, 0, period, provider.address);
     // The TypeScript derivation of the seed agrees with the market's.
     const hash = (await ethers.provider.getBlock(w.challengeBlock))?.hash as string;
     const chainId = (await ethers.provider.getNetwork()).chainId;
-    expect(challengeSeed(hash, chainId, await market.getAddress(), 1n, 0n, BigInt(period))).to.equal(seed);
-    const { input } = await poraInput(poseidon, tree, memoryChunkReader(data), seed, BigInt(provider.address));
+    expect(challengeSeed(hash, chainId, await market.getAddress(), 1n, 0n, BigInt(period), provider.address)).to.equal(seed);
+    const { input } = await poraInput(tree, memoryChunkReader(data), seed);
     const pora = artifactPaths("pora");
     const { calldata } = await pool.prove({ wasmPath: pora.wasm, zkeyPath: pora.zkey, input });
     const proof = [calldata.pA, calldata.pB, calldata.pC] as const;

@@ -48,14 +48,14 @@ describe("StorageMarket on the RandomnessBeacon", function () {
     await expect(f.market.connect(f.p1).submitProof(DEAL, 0, 0, pA, pB, pC)).to.be.revertedWithCustomError(f.beacon, "RandomnessBeaconNotYetAvailable");
     // A relay before that bucket does not decide it.
     await relayFresh(f.beacon);
-    await expect(f.market.challengeSeed(DEAL, 0, 0)).to.be.revertedWithCustomError(f.beacon, "RandomnessBeaconNotYetAvailable");
+    await expect(f.market.challengeSeed(DEAL, 0, 0, f.p1.address)).to.be.revertedWithCustomError(f.beacon, "RandomnessBeaconNotYetAvailable");
     await mine(Number(firstBucket * BUCKET - BigInt(await ethers.provider.getBlockNumber()) - 1n));
     const knownAt = await relayFresh(f.beacon);
     expect(knownAt / BUCKET).to.equal(firstBucket);
     const [random, reported] = await f.beacon.seedAt(f.challengeBlock);
     expect(reported).to.equal(knownAt);
     const chainId = (await ethers.provider.getNetwork()).chainId;
-    expect(await f.market.challengeSeed(DEAL, 0, 0)).to.equal(challengeSeed(random, chainId, await f.market.getAddress(), DEAL, 0n, 0n));
+    expect(await f.market.challengeSeed(DEAL, 0, 0, f.p1.address)).to.equal(challengeSeed(random, chainId, await f.market.getAddress(), DEAL, 0n, 0n, f.p1.address));
     // Mined 3 blocks after the relay: latency 3, counted from the relay, not from the challenge block.
     await nextTxAt(knownAt + 3n);
     await expect(f.market.connect(f.p1).submitProof(DEAL, 0, 0, pA, pB, pC))
@@ -78,7 +78,7 @@ describe("StorageMarket on the RandomnessBeacon", function () {
     await nextTxAt(h.challengeBlock + 1n);
     await h.market.connect(h.p1).submitProof(DEAL, 0, 0, pA, pB, pC);
     const blockhashGas = await gasOf(h.market.connect(h.p2).submitProof(DEAL, 1, 0, pA, pB, pC));
-    console.log(`      gas: submitProof ${beaconGas} (beacon source), ${blockhashGas} (block hash source), mock spending a 3-input Groth16 check`);
+    console.log(`      gas: submitProof ${beaconGas} (beacon source), ${blockhashGas} (block hash source), mock spending a 2-input Groth16 check`);
     // Reading the anchor and its round's randomness: two cold storage reads in the beacon.
     expect(beaconGas - blockhashGas).to.be.below(6_000n);
   });

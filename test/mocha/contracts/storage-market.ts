@@ -345,7 +345,7 @@ describe("StorageMarket", function () {
       expect(await f.market.credits(f.p1.address)).to.equal(credited);
     });
 
-    it("passes [dataRoot, seed, prover] to the verifier, with the seed from the challenge block hash", async function () {
+    it("passes [dataRoot, seed] to the verifier, with the seed from the challenge block hash and the provider", async function () {
       const f = await loadFixture(activeDealFixture);
       const { challengeBlock } = await periodWindow(f, DEAL, 0n);
       await nextTxAt(challengeBlock + 2n);
@@ -353,15 +353,16 @@ describe("StorageMarket", function () {
       if (block === null || block.hash === null) throw new Error("challenge block not found");
       const { chainId } = await ethers.provider.getNetwork();
       const encoded = ethers.AbiCoder.defaultAbiCoder().encode(
-        ["bytes32", "uint256", "address", "uint256", "uint256", "uint256"],
-        [block.hash, chainId, await f.market.getAddress(), DEAL, 1n, 0n],
+        ["bytes32", "uint256", "address", "uint256", "uint256", "uint256", "address"],
+        [block.hash, chainId, await f.market.getAddress(), DEAL, 1n, 0n, f.p2.address],
       );
       const seed = BigInt(ethers.keccak256(encoded)) % SNARK_SCALAR_FIELD;
-      expect(await f.market.challengeSeed(DEAL, 1, 0)).to.equal(seed);
-      expect(await f.market.challengeSeed(DEAL, 0, 0)).to.not.equal(seed);
+      expect(await f.market.challengeSeed(DEAL, 1, 0, f.p2.address)).to.equal(seed);
+      expect(await f.market.challengeSeed(DEAL, 0, 0, f.p2.address)).to.not.equal(seed);
+      expect(await f.market.challengeSeed(DEAL, 1, 0, f.p1.address)).to.not.equal(seed);
 
-      await f.verifier.expectPublicSignals([ROOT, seed, BigInt(f.p2.address)]);
-      // p1's proof of slot 0 carries another seed and prover: rejected.
+      await f.verifier.expectPublicSignals([ROOT, seed]);
+      // p1's proof of slot 0 carries another seed: rejected.
       await expect(prove(f, f.p1, 0n, 0n))
         .to.be.revertedWithCustomError(f.market, "StorageMarketInvalidProof")
         .withArgs(DEAL, 0n, 0n);
@@ -480,11 +481,11 @@ describe("StorageMarket", function () {
       const plain = await gasOf(f.market.connect(f.p1).submitProof(DEAL, 0, 0, a, b, c));
       await f.verifier.setSimulateGroth16Cost(true);
       const simulated = await gasOf(f.market.connect(f.p2).submitProof(DEAL, 1, 0, a, b, c));
-      console.log(`      gas: submitProof ${plain} (mock verifier), ${simulated} (mock spending a 3-input Groth16 check)`);
+      console.log(`      gas: submitProof ${plain} (mock verifier), ${simulated} (mock spending a 2-input Groth16 check)`);
       expect(plain).to.be.below(60_000n);
-      // A snarkjs verifier with 3 public inputs costs ~207,900 gas by itself (the mock ~2,200 more); the
+      // A snarkjs verifier with 2 public inputs costs ~198,200 gas by itself (the mock ~2,200 more); the
       // market keeps the rest to ~28,000 gas including the 21,000 intrinsic gas and calldata.
-      expect(simulated).to.be.below(262_000n);
+      expect(simulated).to.be.below(256_000n);
     });
   });
 
@@ -674,7 +675,7 @@ describe("StorageMarket", function () {
       const w = await periodWindow(f, DEAL, 0n);
       expect(w.start).to.equal(startBlock);
       expect(w.challengeBlock).to.equal(startBlock + CHALLENGE_DELAY_BLOCKS);
-      await expect(f.market.challengeSeed(DEAL, 0, 0)).to.be.revertedWithCustomError(f.randomness, "BlockhashRandomnessNotMined");
+      await expect(f.market.challengeSeed(DEAL, 0, 0, f.p1.address)).to.be.revertedWithCustomError(f.randomness, "BlockhashRandomnessNotMined");
       await expect(f.market.reportMissed(DEAL, 0))
         .to.be.revertedWithCustomError(f.market, "StorageMarketNothingToReport")
         .withArgs(DEAL, 0n);
@@ -956,7 +957,7 @@ describe("StorageMarket", function () {
         f.market.slot(2, 0),
         f.market.currentPeriod(2),
         f.market.periodWindow(2, 0),
-        f.market.challengeSeed(2, 0, 0),
+        f.market.challengeSeed(2, 0, 0, f.p1.address),
       ];
       for (const [i, call] of calls.entries()) {
         await expect(call)
@@ -978,7 +979,7 @@ describe("StorageMarket", function () {
       await expect(f.market.slot(DEAL, 2))
         .to.be.revertedWithCustomError(f.market, "StorageMarketInvalidSlot")
         .withArgs(DEAL, 2n, 2n);
-      await expect(f.market.challengeSeed(DEAL, 0, 10))
+      await expect(f.market.challengeSeed(DEAL, 0, 10, f.p1.address))
         .to.be.revertedWithCustomError(f.randomness, "BlockhashRandomnessNotMined");
     });
   });
@@ -999,10 +1000,10 @@ describe("StorageMarket", function () {
         .to.emit(f.market, "ProofAccepted")
         .withArgs(DEAL, 1n, 0n, f.p2.address, expectedPay(PRICE, FAST_WINDOW_BLOCKS + 1n), FAST_WINDOW_BLOCKS + 1n);
       const seed = BigInt(ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(
-        ["bytes32", "uint256", "address", "uint256", "uint256", "uint256"],
-        [RANDOM, (await ethers.provider.getNetwork()).chainId, await f.market.getAddress(), DEAL, 0n, 0n],
+        ["bytes32", "uint256", "address", "uint256", "uint256", "uint256", "address"],
+        [RANDOM, (await ethers.provider.getNetwork()).chainId, await f.market.getAddress(), DEAL, 0n, 0n, f.p1.address],
       ))) % SNARK_SCALAR_FIELD;
-      expect(await f.market.challengeSeed(DEAL, 0, 0)).to.equal(seed);
+      expect(await f.market.challengeSeed(DEAL, 0, 0, f.p1.address)).to.equal(seed);
     });
 
     it("keeps the deadline at the challenge block + DEADLINE_BLOCKS however late the seed", async function () {
@@ -1024,7 +1025,7 @@ describe("StorageMarket", function () {
       await expect(f.market.connect(f.p1).submitProof(DEAL, 0, 0, pA, pB, pC))
         .to.be.revertedWithCustomError(f.source, "MockRandomnessSourceNotYetAvailable")
         .withArgs(f.challengeBlock);
-      await expect(f.market.challengeSeed(DEAL, 0, 0))
+      await expect(f.market.challengeSeed(DEAL, 0, 0, f.p1.address))
         .to.be.revertedWithCustomError(f.source, "MockRandomnessSourceNotYetAvailable")
         .withArgs(f.challengeBlock);
       expect(await f.market.slot(DEAL, 0)).to.deep.equal(before.slot);

@@ -185,8 +185,8 @@ export async function runStorageProvider(): Promise<Runtime> {
       if (await isDone()) return { skipped: "already settled" };
       // Evaluated on the pending block, where this proof will be mined at the earliest (the challenge
       // clock queued it once the seed was public there).
-      const seed = await market.challengeSeed(dealId, slotIndex, period, { blockTag: "pending" });
-      const { input } = await poraInput(poseidon, stored.tree, (i) => store.readChunk(held.dataRoot, i), seed, BigInt(me));
+      const seed = await market.challengeSeed(dealId, slotIndex, period, me, { blockTag: "pending" });
+      const { input } = await poraInput(stored.tree, (i) => store.readChunk(held.dataRoot, i), seed);
       const started = Date.now();
       const { calldata } = await pool.prove({ wasmPath: pora.wasm, zkeyPath: pora.zkey, input });
       const proveMs = Date.now() - started;

@@ -4,17 +4,18 @@
  */
 import { STORAGE } from "../../generated/constants.js";
 import { chunkBytes, packChunk, type DataTree } from "./format.js";
-import type { PoseidonFn } from "./poseidon.js";
 
 const { CHALLENGES_PER_PROOF, CHALLENGE_INDEX_BITS } = STORAGE;
 const INDEX_MASK = (1n << BigInt(CHALLENGE_INDEX_BITS)) - 1n;
 
-/** The chunk indices challenged by `seed` for `prover` in a file of `numChunks` chunks. */
-export function challengedIndices(poseidon: PoseidonFn, seed: bigint, prover: bigint, numChunks: number): number[] {
-  const h = poseidon([seed, prover]);
+/**
+ * The chunk indices challenged by `seed` in a file of `numChunks` chunks. The seed already binds the
+ * provider (StorageMarket.challengeSeed hashes its address in), so it is all the circuit needs.
+ */
+export function challengedIndices(seed: bigint, numChunks: number): number[] {
   const indices: number[] = [];
   for (let j = 0; j < CHALLENGES_PER_PROOF; j++) {
-    const value = (h >> BigInt(j * CHALLENGE_INDEX_BITS)) & INDEX_MASK;
+    const value = (seed >> BigInt(j * CHALLENGE_INDEX_BITS)) & INDEX_MASK;
     indices.push(Number(value % BigInt(numChunks)));
   }
   return indices;
@@ -23,7 +24,6 @@ export function challengedIndices(poseidon: PoseidonFn, seed: bigint, prover: bi
 export interface PoraInput {
   dataRoot: string;
   seed: string;
-  prover: string;
   treeRoot: string;
   sizeBytes: string;
   numChunks: string;
@@ -40,13 +40,11 @@ export function memoryChunkReader(data: Uint8Array): ChunkReader {
 
 /** Builds the witness input of the PoRA circuit for one period's challenge. */
 export async function poraInput(
-  poseidon: PoseidonFn,
   tree: DataTree,
   readChunk: ChunkReader,
   seed: bigint,
-  prover: bigint,
 ): Promise<{ input: PoraInput; indices: number[] }> {
-  const indices = challengedIndices(poseidon, seed, prover, tree.chunkCount);
+  const indices = challengedIndices(seed, tree.chunkCount);
   const chunks: string[][] = [];
   const siblings: string[][] = [];
   for (const index of indices) {
@@ -58,7 +56,6 @@ export async function poraInput(
     input: {
       dataRoot: tree.dataRoot.toString(),
       seed: seed.toString(),
-      prover: prover.toString(),
       treeRoot: tree.treeRoot.toString(),
       sizeBytes: String(tree.size),
       numChunks: String(tree.chunkCount),

@@ -46,13 +46,14 @@ export function provablePeriods(startBlock: number, from: number, end: number, h
 }
 
 /**
- * The seed the market derives for a period (StorageMarket.challengeSeed) from `randomness`, the value
- * its randomness source returns for the period's challenge block (seedAt(challengeBlock).value).
+ * The seed the market derives for a period of a slot held by `provider` (StorageMarket.challengeSeed)
+ * from `randomness`, the value its randomness source returns for the period's challenge block
+ * (seedAt(challengeBlock).value).
  */
-export function challengeSeed(randomness: string, chainId: bigint, market: string, dealId: bigint, slot: bigint, period: bigint): bigint {
+export function challengeSeed(randomness: string, chainId: bigint, market: string, dealId: bigint, slot: bigint, period: bigint, provider: string): bigint {
   const encoded = AbiCoder.defaultAbiCoder().encode(
-    ["bytes32", "uint256", "address", "uint256", "uint256", "uint256"],
-    [randomness, chainId, market, dealId, slot, period],
+    ["bytes32", "uint256", "address", "uint256", "uint256", "uint256", "address"],
+    [randomness, chainId, market, dealId, slot, period, provider],
   );
   return BigInt(keccak256(encoded)) % SNARK_FIELD;
 }
