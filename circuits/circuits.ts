@@ -18,6 +18,11 @@ export interface CircuitSpec {
   publicInputs: string[];
   /** The Solidity verifier contract name and file the setup generates. */
   verifierContract: string;
+  /**
+   * Which verifier: snarkjs's template, or "prepared" (circuits/prepared-verifier.ts), whose first
+   * public input's share is computed once per statement (PoRA: once per deal for its data root).
+   */
+  verifier: "snarkjs" | "prepared";
   /** log2 of the powers of tau the circuit needs (2^power > constraints). */
   ptauPower: number;
 }
@@ -41,6 +46,7 @@ export const CIRCUITS: Record<string, CircuitSpec> = {
     ],
     publicInputs: ["dataRoot", "seed"],
     verifierContract: "PoRAVerifier",
+    verifier: "prepared",
     ptauPower: 15,
   },
   digits: {
@@ -59,6 +65,7 @@ export const CIRCUITS: Record<string, CircuitSpec> = {
     ],
     publicInputs: ["weightsCommitment", "inputCommitment", "outputClass", "jobId", "prover"],
     verifierContract: "DigitsVerifier",
+    verifier: "snarkjs",
     ptauPower: 15,
   },
 };

@@ -5,13 +5,15 @@
  *   npm run circuits:setup                      reproducible dev ceremony (deterministic beacons)
  *   npm run circuits:setup -- --ptau FILE       phase 1 from an external powers-of-tau file
  *   npm run circuits:setup -- --circuit pora    one circuit (default: all)
+ *   npm run circuits:setup -- --verifier-only   only regenerate the Solidity verifiers from the committed
+ *                                               zkeys (after a change of a verifier generator)
  *
  * The dev ceremony is deterministic: the same sources give bit-identical artifacts, so anybody can
  * regenerate and compare them. It is NOT secure (its toxic waste is derivable from public beacons);
  * README.md ("Trusted setup") says how to run a real one.
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { CIRCUITS, ROOT, artifactPaths, type CircuitSpec } from "./circuits.js";
@@ -87,6 +89,16 @@ async function setup(spec: CircuitSpec, ptauFile: string | undefined): Promise<v
     `verifier ${path.relative(ROOT, paths.verifier)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 
+/** Rewrites a circuit's verifier from its committed zkey and records the new hash in its manifest. */
+async function regenerateVerifier(spec: CircuitSpec): Promise<void> {
+  const paths = artifactPaths(spec.name);
+  writeFileSync(paths.verifier, await verifierFromZkey(spec, paths.zkey));
+  const manifest = JSON.parse(readFileSync(paths.manifest, "utf8")) as Record<string, unknown>;
+  manifest.verifierSha256 = sha256File(paths.verifier);
+  writeFileSync(paths.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+  console.log(`${spec.name}: verifier ${path.relative(ROOT, paths.verifier)} regenerated from the committed zkey`);
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const value = (flag: string) => {
@@ -97,8 +109,10 @@ async function main(): Promise<void> {
   if (ptau && !existsSync(ptau)) throw new Error(`--ptau ${ptau}: no such file`);
   const only = value("--circuit");
   if (only && !CIRCUITS[only]) throw new Error(`--circuit ${only}: unknown; known: ${Object.keys(CIRCUITS).join(", ")}`);
+  const verifierOnly = args.includes("--verifier-only");
   for (const spec of Object.values(CIRCUITS)) {
-    if (!only || spec.name === only) await setup(spec, ptau);
+    if (only && spec.name !== only) continue;
+    await (verifierOnly ? regenerateVerifier(spec) : setup(spec, ptau));
   }
   // snarkjs's curve keeps worker threads alive.
   process.exit(0);

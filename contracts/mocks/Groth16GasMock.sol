@@ -10,6 +10,12 @@ library Groth16GasMock {
     /// @param inputs Calldata offset of the public inputs (a `uint256[count] calldata` array).
     /// @param count Number of public inputs.
     function spend(uint256 inputs, uint256 count) internal view {
+        spendInputs(inputs, count);
+        spendPairing();
+    }
+
+    /// @dev One ecMul and one ecAdd per input read from calldata at `inputs` (the linear combination).
+    function spendInputs(uint256 inputs, uint256 count) internal view {
         assembly ("memory-safe") {
             let m := mload(0x40)
             // Accumulator = G1 generator (1, 2).
@@ -23,8 +29,14 @@ library Groth16GasMock {
                 if iszero(staticcall(gas(), 0x07, add(m, 0x40), 0x60, add(m, 0x40), 0x40)) { revert(0, 0) }
                 if iszero(staticcall(gas(), 0x06, m, 0x80, m, 0x40)) { revert(0, 0) }
             }
+        }
+    }
+
+    /// @dev A four-pair pairing check on (G1, G2) generator-like points.
+    function spendPairing() internal view {
+        assembly ("memory-safe") {
             // Four (G1, G2) pairs.
-            let p := add(m, 0xa0)
+            let p := mload(0x40)
             for { let i := 0 } lt(i, 4) { i := add(i, 1) } {
                 let q := add(p, mul(i, 0xc0))
                 mstore(q, 1)

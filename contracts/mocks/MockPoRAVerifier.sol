@@ -9,10 +9,11 @@ import {IPoRAVerifier} from "../interfaces/IPoRAVerifier.sol";
 ///         It accepts or rejects every proof according to a settable flag, so contract tests can drive
 ///         the storage market without real proofs. Two optional modes make those tests sharper:
 ///         - expected public signals: the proof is accepted only when the market passes exactly the
-///           signals set with `expectPublicSignals` (checks the [dataRoot, seed] wiring);
-///         - Groth16 cost simulation: it performs the same precompile work as a snarkjs Groth16 verifier
-///           with two public inputs (2 ecMul, 2 ecAdd, one 4-pair pairing), so gas tests measure the
-///           whole `submitProof` budget.
+///           signals set with `expectPublicSignals` (checks the [dataRoot, seed] wiring); its
+///           "prepared" data root is (dataRoot, PREPARED_TAG), so the check sees the root it came from;
+///         - Groth16 cost simulation: it performs the same precompile work as the generated verifier
+///           (one ecMul + ecAdd per input it is given, one 4-pair pairing per proof), so gas tests measure
+///           the whole `submitProof` budget.
 contract MockPoRAVerifier is IPoRAVerifier {
     /// @dev One storage word, so a verification reads a single slot.
     struct Mode {
@@ -20,6 +21,9 @@ contract MockPoRAVerifier is IPoRAVerifier {
         bool simulateGroth16Cost;
         bool checkSignals;
     }
+
+    /// @notice Second coordinate of every point `prepareFirstInput` returns.
+    uint256 public constant PREPARED_TAG = 0xda1057;
 
     Mode private _mode = Mode({result: true, simulateGroth16Cost: false, checkSignals: false});
     uint256[2] private _expectedSignals;
@@ -49,6 +53,33 @@ contract MockPoRAVerifier is IPoRAVerifier {
     /// @notice The configured answer (true unless `setResult(false)`).
     function result() external view returns (bool) {
         return _mode.result;
+    }
+
+    /// @inheritdoc IPoRAVerifier
+    function prepareFirstInput(uint256 dataRoot) external view returns (uint256[2] memory point) {
+        if (_mode.simulateGroth16Cost) Groth16GasMock.spendInputs(0x04, 1);
+        point = [dataRoot, PREPARED_TAG];
+    }
+
+    /// @inheritdoc IPoRAVerifier
+    function verifyPrepared(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        uint256[2] calldata prepared,
+        uint256 seed
+    ) external view returns (bool) {
+        Mode memory mode = _mode;
+        if (mode.simulateGroth16Cost) {
+            // The seed is the word after the prepared point: selector + 10 words.
+            Groth16GasMock.spendInputs(0x144, 1);
+            Groth16GasMock.spendPairing();
+        }
+        if (mode.checkSignals) {
+            if (prepared[1] != PREPARED_TAG) return false;
+            if (prepared[0] != _expectedSignals[0] || seed != _expectedSignals[1]) return false;
+        }
+        return mode.result;
     }
 
     /// @inheritdoc IPoRAVerifier

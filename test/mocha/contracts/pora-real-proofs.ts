@@ -1,7 +1,8 @@
 /**
  * The generated PoRAVerifier and the StorageMarket with real Groth16 proofs: the committed vector
- * proof verifies on-chain and fails for any other public input; a proof made for a period is
- * accepted by the market for that period only, from that provider only.
+ * proof verifies on-chain, through verifyProof and through a prepared data root, and fails for any
+ * other public input; a proof made for a period is accepted by the market for that period only,
+ * from that provider only.
  */
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
@@ -10,7 +11,7 @@ import { artifactPaths } from "../../../circuits/circuits.js";
 import { ProverPool } from "../../../agents/src/core/prover-pool.js";
 import { silentLogger } from "../../../agents/src/core/log.js";
 import { DataTree, ReferenceHasher } from "../../../agents/src/sdk/storage/format.js";
-import { circomlibPoseidon } from "../../../agents/src/sdk/storage/poseidon.js";
+import { SNARK_FIELD, circomlibPoseidon } from "../../../agents/src/sdk/storage/poseidon.js";
 import { memoryChunkReader, poraInput } from "../../../agents/src/sdk/storage/challenge.js";
 import { challengeSeed, periodWindow } from "../../../agents/src/sdk/storage/periods.js";
 import { VECTORS_FILE } from "../../vectors/storage-vectors.js";
@@ -18,6 +19,8 @@ import { deterministicBytes } from "../../helpers/data.js";
 import { deployStorageStack } from "../../helpers/storage-stack.js";
 
 const { ethers, networkHelpers } = await network.create();
+/** The BN254 base field modulus (coordinates of curve points are below it). */
+const BASE_FIELD = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 
 type Pair = [string, string];
 interface VectorProof {
@@ -42,6 +45,25 @@ describe("PoRA with real proofs on-chain", function () {
       changed[i] = (BigInt(changed[i]) + 1n).toString();
       expect(await verifier.verifyProof(...args(changed)), `public input ${i} changed`).to.equal(false);
     }
+  });
+
+  it("the prepared path agrees with verifyProof and rejects other inputs and malformed ones", async () => {
+    const verifier = await ethers.deployContract("PoRAVerifier");
+    const { proof } = JSON.parse(readFileSync(VECTORS_FILE, "utf8")) as { proof: VectorProof };
+    const [root, seed] = proof.pubSignals.map(BigInt);
+    const prepared = await verifier.prepareFirstInput(root);
+    const check = (p: readonly [bigint, bigint], s: bigint, pA: readonly [string | bigint, string | bigint] = proof.pA) =>
+      verifier.verifyPrepared(pA as [bigint, bigint], proof.pB, proof.pC, [p[0], p[1]], s);
+    expect(await check(prepared, seed)).to.equal(true);
+    expect(await check(prepared, seed + 1n), "another seed").to.equal(false);
+    expect(await check(await verifier.prepareFirstInput(root + 1n), seed), "another data root").to.equal(false);
+    // Inputs outside the scalar field and a non-canonical A (y + q) are refused, not reduced.
+    expect(await check(prepared, seed + SNARK_FIELD), "seed + r").to.equal(false);
+    expect(await check(prepared, seed, [proof.pA[0], BigInt(proof.pA[1]) + BASE_FIELD]), "A.y + q").to.equal(false);
+    await expect(verifier.prepareFirstInput(SNARK_FIELD)).to.be.revertedWithCustomError(verifier, "PoRAVerifierInputOutOfField").withArgs(SNARK_FIELD);
+    expect(await verifier.verifyProof(proof.pA, proof.pB, proof.pC, [root + SNARK_FIELD, seed]), "data root + r").to.equal(false);
+    // A point that is not on the curve makes the precompile fail: rejected, no revert.
+    expect(await check([prepared[0], prepared[1] + 1n], seed), "prepared point off the curve").to.equal(false);
   });
 
   it("the market accepts a real proof for its period and provider only", async () => {

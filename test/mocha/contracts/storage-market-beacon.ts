@@ -78,7 +78,7 @@ describe("StorageMarket on the RandomnessBeacon", function () {
     await nextTxAt(h.challengeBlock + 1n);
     await h.market.connect(h.p1).submitProof(DEAL, 0, 0, pA, pB, pC);
     const blockhashGas = await gasOf(h.market.connect(h.p2).submitProof(DEAL, 1, 0, pA, pB, pC));
-    console.log(`      gas: submitProof ${beaconGas} (beacon source), ${blockhashGas} (block hash source), mock spending a 2-input Groth16 check`);
+    console.log(`      gas: submitProof ${beaconGas} (beacon source), ${blockhashGas} (block hash source), mock spending the generated verifier's precompile work`);
     // Reading the anchor and its round's randomness: two cold storage reads in the beacon.
     expect(beaconGas - blockhashGas).to.be.below(6_000n);
   });
