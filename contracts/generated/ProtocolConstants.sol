@@ -20,7 +20,7 @@ library StorageConstants {
     /// @notice Bits of the challenge hash consumed per challenged index before reduction modulo the chunk count.
     uint256 internal constant CHALLENGE_INDEX_BITS = 60;
     /// @notice Blocks between a deal's creation and the start of its period 0, for the client to upload the file and the providers to join before the first challenge.
-    uint256 internal constant UPLOAD_WINDOW_BLOCKS = 12;
+    uint256 internal constant UPLOAD_WINDOW_BLOCKS = 6;
     /// @notice Length of one proving period.
     uint256 internal constant PERIOD_BLOCKS = 30;
     /// @notice Blocks after a period starts before its randomness is fixed; nobody knows the seed before this block is mined.

@@ -84,14 +84,23 @@ contract PoRAVerifier {
     }
 
     function _prepare(uint256 input) private view returns (bool ok, uint256 x, uint256 y) {
+        return _mulAdd(IC1_X, IC1_Y, input, IC0_X, IC0_Y);
+    }
+
+    /// @dev (ax, ay) + s * (bx, by) with the ecMul and ecAdd precompiles; ok is false when either fails.
+    function _mulAdd(uint256 bx, uint256 by, uint256 s, uint256 ax, uint256 ay)
+        private
+        view
+        returns (bool ok, uint256 x, uint256 y)
+    {
         assembly ("memory-safe") {
             let m := mload(0x40)
-            mstore(m, IC1_X)
-            mstore(add(m, 0x20), IC1_Y)
-            mstore(add(m, 0x40), input)
+            mstore(m, bx)
+            mstore(add(m, 0x20), by)
+            mstore(add(m, 0x40), s)
             ok := staticcall(gas(), 0x07, m, 0x60, m, 0x40)
-            mstore(add(m, 0x40), IC0_X)
-            mstore(add(m, 0x60), IC0_Y)
+            mstore(add(m, 0x40), ax)
+            mstore(add(m, 0x60), ay)
             let added := staticcall(gas(), 0x06, m, 0x80, m, 0x40)
             ok := and(ok, added)
             x := mload(m)
@@ -110,20 +119,13 @@ contract PoRAVerifier {
         uint256 input
     ) private view returns (bool ok) {
         if (input >= R || pA[1] >= Q) return false;
+        uint256 vkX;
+        uint256 vkY;
+        (ok, vkX, vkY) = _mulAdd(IC2_X, IC2_Y, input, px, py);
+        if (!ok) return false;
         assembly ("memory-safe") {
-            let m := mload(0x40)
-            // vk_x into m, m + 0x20.
-            mstore(m, IC2_X)
-            mstore(add(m, 0x20), IC2_Y)
-            mstore(add(m, 0x40), input)
-            ok := staticcall(gas(), 0x07, m, 0x60, m, 0x40)
-            mstore(add(m, 0x40), px)
-            mstore(add(m, 0x60), py)
-            let added := staticcall(gas(), 0x06, m, 0x80, m, 0x40)
-            ok := and(ok, added)
-
-            // Four pairs of six words from p = m + 0x40 on.
-            let p := add(m, 0x40)
+            let p := mload(0x40)
+            // Four pairs of six words from p on.
             mstore(p, calldataload(pA))
             mstore(add(p, 0x20), mod(sub(Q, calldataload(add(pA, 0x20))), Q))
             calldatacopy(add(p, 0x40), pB, 0x80)
@@ -133,8 +135,8 @@ contract PoRAVerifier {
             mstore(add(p, 0x120), BETA_X2)
             mstore(add(p, 0x140), BETA_Y1)
             mstore(add(p, 0x160), BETA_Y2)
-            mstore(add(p, 0x180), mload(m))
-            mstore(add(p, 0x1a0), mload(add(m, 0x20)))
+            mstore(add(p, 0x180), vkX)
+            mstore(add(p, 0x1a0), vkY)
             mstore(add(p, 0x1c0), GAMMA_X1)
             mstore(add(p, 0x1e0), GAMMA_X2)
             mstore(add(p, 0x200), GAMMA_Y1)
@@ -145,7 +147,7 @@ contract PoRAVerifier {
             mstore(add(p, 0x2c0), DELTA_Y1)
             mstore(add(p, 0x2e0), DELTA_Y2)
             let paired := staticcall(gas(), 0x08, p, 0x300, p, 0x20)
-            ok := and(ok, and(paired, mload(p)))
+            ok := and(paired, mload(p))
         }
     }
 }

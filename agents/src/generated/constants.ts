@@ -17,7 +17,7 @@ export const STORAGE = {
   /** Bits of the challenge hash consumed per challenged index before reduction modulo the chunk count. */
   CHALLENGE_INDEX_BITS: 60,
   /** Blocks between a deal's creation and the start of its period 0, for the client to upload the file and the providers to join before the first challenge. */
-  UPLOAD_WINDOW_BLOCKS: 12,
+  UPLOAD_WINDOW_BLOCKS: 6,
   /** Length of one proving period. */
   PERIOD_BLOCKS: 30,
   /** Blocks after a period starts before its randomness is fixed; nobody knows the seed before this block is mined. */
