@@ -22,7 +22,8 @@ interface IPoRAVerifier {
     /// @param pA Proof point A (G1).
     /// @param pB Proof point B (G2, coordinates in the order the EVM pairing precompile expects).
     /// @param pC Proof point C (G1).
-    /// @param prepared `prepareFirstInput(dataRoot)`.
+    /// @param prepared `prepareFirstInput(dataRoot)`, computed by the caller itself (StorageMarket stores it at
+    ///        createDeal): with an arbitrary point anybody can make a proof pass.
     /// @param seed The second public input.
     /// @return True when the proof is valid for these public inputs.
     function verifyPrepared(

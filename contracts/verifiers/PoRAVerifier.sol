@@ -50,6 +50,8 @@ contract PoRAVerifier {
     }
 
     /// @notice Checks a proof against a prepared first input and the second public input.
+    /// @dev `prepared` must come from `prepareFirstInput`: an arbitrary point lets anybody pass a proof
+    ///      built for it (the verifier cannot tell which first input a point stands for).
     /// @param pA Proof point A (G1).
     /// @param pB Proof point B (G2, coordinates in the order the EVM pairing precompile expects).
     /// @param pC Proof point C (G1).
@@ -98,11 +100,13 @@ contract PoRAVerifier {
             mstore(m, bx)
             mstore(add(m, 0x20), by)
             mstore(add(m, 0x40), s)
+            // A missing precompile would "succeed" with no output: the output's size is checked too.
             ok := staticcall(gas(), 0x07, m, 0x60, m, 0x40)
+            ok := and(ok, eq(returndatasize(), 0x40))
             mstore(add(m, 0x40), ax)
             mstore(add(m, 0x60), ay)
             let added := staticcall(gas(), 0x06, m, 0x80, m, 0x40)
-            ok := and(ok, added)
+            ok := and(ok, and(added, eq(returndatasize(), 0x40)))
             x := mload(m)
             y := mload(add(m, 0x20))
         }
@@ -147,7 +151,7 @@ contract PoRAVerifier {
             mstore(add(p, 0x2c0), DELTA_Y1)
             mstore(add(p, 0x2e0), DELTA_Y2)
             let paired := staticcall(gas(), 0x08, p, 0x300, p, 0x20)
-            ok := and(paired, mload(p))
+            ok := and(and(paired, eq(returndatasize(), 0x20)), eq(mload(p), 1))
         }
     }
 }

@@ -5,6 +5,7 @@ import {console} from "forge-std/Test.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {StorageConstants as C} from "../../contracts/generated/ProtocolConstants.sol";
 import {IStorageMarket} from "../../contracts/interfaces/IStorageMarket.sol";
+import {IPoRAVerifier} from "../../contracts/interfaces/IPoRAVerifier.sol";
 import {IBlockhashRandomness} from "../../contracts/interfaces/IBlockhashRandomness.sol";
 import {StorageMarket} from "../../contracts/storage/StorageMarket.sol";
 import {StorageFixture} from "./helpers/StorageFixture.sol";
@@ -273,6 +274,14 @@ contract StorageMarketTest is StorageFixture {
         // The same proof from another provider (here for its own slot) comes with another seed: rejected.
         vm.expectRevert(_err(IStorageMarket.StorageMarketInvalidProof.selector, dealId, 0, 0));
         _prove(p1, dealId, 0, 0);
+        // The hand-built call carries the proof words, the deal's prepared data root and the seed.
+        pA = [uint256(0xa1), 0xa2];
+        pB = [[uint256(0xb1), 0xb2], [uint256(0xb3), 0xb4]];
+        pC = [uint256(0xc1), 0xc2];
+        vm.expectCall(
+            address(verifier),
+            abi.encodeCall(IPoRAVerifier.verifyPrepared, (pA, pB, pC, verifier.prepareFirstInput(ROOT), seed))
+        );
         _prove(p2, dealId, 1, 0);
         assertEq(market.credits(p2), PRICE);
     }

@@ -5,18 +5,27 @@
  *
  *   npx tsx test/vectors/storage-vectors.ts     rewrite storage.json (a new proof is made each time)
  */
+import { keccak256, toUtf8Bytes } from "ethers";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { STORAGE } from "../../agents/src/generated/constants.js";
 import { DataTree, ReferenceHasher, fromBytes32, zeroHashes } from "../../agents/src/sdk/storage/format.js";
 import { challengedIndices, memoryChunkReader, poraInput } from "../../agents/src/sdk/storage/challenge.js";
-import { circomlibPoseidon, type PoseidonFn } from "../../agents/src/sdk/storage/poseidon.js";
+import { SNARK_FIELD, circomlibPoseidon, type PoseidonFn } from "../../agents/src/sdk/storage/poseidon.js";
 import { deterministicBytes } from "../helpers/data.js";
 
 export const VECTORS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), "storage.json");
 export const VECTOR_SIZES = [1, 255, 256, 257, 4096, 10_000, 70_001];
-export const VECTOR_SEEDS = [0n, 1n, 123456789n, 21888242871839275222246405745257275088548364400416034343698204186575808495616n];
+/** The field's edges, a small seed and full-width seeds like the market's (keccak mod r). */
+export const VECTOR_SEEDS = [
+  0n,
+  1n,
+  123456789n,
+  21888242871839275222246405745257275088548364400416034343698204186575808495616n,
+  BigInt(keccak256(toUtf8Bytes("daios storage vector seed 1"))) % SNARK_FIELD,
+  BigInt(keccak256(toUtf8Bytes("daios storage vector seed 2"))) % SNARK_FIELD,
+];
 
 export interface FileVector {
   size: number;
@@ -59,7 +68,7 @@ async function main(): Promise<void> {
   const size = 10_000;
   const data = deterministicBytes(size, size);
   const tree = await DataTree.build(data, new ReferenceHasher(poseidon), poseidon);
-  const seed = 987654321n;
+  const seed = VECTOR_SEEDS[4];
   const { input } = await poraInput(tree, memoryChunkReader(data), seed);
   const paths = artifactPaths("pora");
   const pool = new ProverPool({ size: 1 });

@@ -485,8 +485,8 @@ describe("StorageMarket", function () {
       const simulated = await gasOf(f.market.connect(f.p2).submitProof(DEAL, 1, 0, a, b, c));
       console.log(`      gas: submitProof ${plain} (mock verifier), ${simulated} (mock spending the generated verifier's precompile work)`);
       expect(plain).to.be.below(60_000n);
-      // The generated verifier with a prepared data root costs ~191,500 gas by itself (the mock ~2,200
-      // more); the market keeps the rest to ~54,000 gas including the 21,000 intrinsic gas and calldata.
+      // The generated verifier with a prepared data root costs ~191,600 gas by itself (the mock ~2,200
+      // more); the market's own part, with the 21,000 intrinsic gas and calldata, is ~54,000.
       expect(simulated).to.be.below(250_000n);
     });
   });
