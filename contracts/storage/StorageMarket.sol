@@ -19,7 +19,7 @@ import {IRandomnessSource} from "../interfaces/IRandomnessSource.sol";
 ///      verification) has to stay under 250k gas. An accepted proof reads five storage words (the slot's hot
 ///      word, the deal's hot word, the deal's prepared data root (two words), the provider's credit) and
 ///      writes three of them; it never writes a zero word (credits are stored offset by one once
-///      initialised, see `_credits`). Preparing the data root at createDeal (~50k gas, once per deal) saves
+///      initialised, see `_credits`). Preparing the data root at createDeal (~54k gas, once per deal) saves
 ///      every proof of the deal ~4k gas.
 ///      Only tokens without transfer fees or rebasing are supported (escrow is accounted as requested).
 contract StorageMarket is IStorageMarket, Ownable2Step, ReentrancyGuardTransient {
