@@ -479,13 +479,21 @@ contract MemoryRegistryTest is MemoryFixture {
         assertEq(token.balanceOf(address(mem)), DEPOSIT + COLLATERAL);
     }
 
+    /// @dev A receipt the node signed for seq 3 (one put), then the owner closes the stream.
+    function _receiptThenOwnerClose(uint256 stream)
+        internal
+        returns (IMemoryRegistry.Receipt memory r, bytes memory sig)
+    {
+        r = _receipt(stream, 3, _one(KA), _one(V1));
+        sig = _sign(NODE_KEY, _receiptDigest(r));
+        vm.prank(alice);
+        mem.closeStream(stream);
+    }
+
     /// @dev An honest node covers the writes it acknowledged up to the close within the window after it.
     function test_Slash_RefusedForAWriteCheckpointedAfterTheClose() public {
         uint256 stream = _create();
-        IMemoryRegistry.Receipt memory r = _receipt(stream, 3, _one(KA), _one(V1));
-        bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
-        vm.prank(alice);
-        mem.closeStream(stream);
+        (IMemoryRegistry.Receipt memory r, bytes memory sig) = _receiptThenOwnerClose(stream);
         skip(WINDOW - 10);
         _checkpoint(stream, keccak256("root"), 3);
         skip(11);
@@ -495,10 +503,7 @@ contract MemoryRegistryTest is MemoryFixture {
 
     function test_Slash_AtTheLastSecondOfTheWindow() public {
         uint256 stream = _create();
-        IMemoryRegistry.Receipt memory r = _receipt(stream, 3, _one(KA), _one(V1));
-        bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
-        vm.prank(alice);
-        mem.closeStream(stream);
+        (IMemoryRegistry.Receipt memory r, bytes memory sig) = _receiptThenOwnerClose(stream);
         skip(2 * WINDOW - 1);
         vm.prank(reporter);
         mem.slashUncheckpointed(stream, r, sig);
@@ -510,10 +515,7 @@ contract MemoryRegistryTest is MemoryFixture {
         vm.prank(gov);
         mem.setConfig(IMemoryRegistry.Config({streamCollateral: 0, checkpointWindow: WINDOW, reporterBps: REPORTER_BPS}));
         uint256 stream = _create();
-        IMemoryRegistry.Receipt memory r = _receipt(stream, 3, _one(KA), _one(V1));
-        bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
-        vm.prank(alice);
-        mem.closeStream(stream);
+        (IMemoryRegistry.Receipt memory r, bytes memory sig) = _receiptThenOwnerClose(stream);
         assertEq(mem.releasableAt(stream), 0);
         skip(WINDOW + 1);
         vm.expectRevert(_err(IMemoryRegistry.MemoryRegistryNothingToSlash.selector, stream));
@@ -534,10 +536,7 @@ contract MemoryRegistryTest is MemoryFixture {
 
     function test_Slash_RefusedOnceTheWindowIsOver() public {
         uint256 stream = _create();
-        IMemoryRegistry.Receipt memory r = _receipt(stream, 3, _one(KA), _one(V1));
-        bytes memory sig = _sign(NODE_KEY, _receiptDigest(r));
-        vm.prank(alice);
-        mem.closeStream(stream);
+        (IMemoryRegistry.Receipt memory r, bytes memory sig) = _receiptThenOwnerClose(stream);
         uint256 until = block.timestamp + 2 * WINDOW;
         skip(2 * WINDOW);
         vm.expectRevert(_err(IMemoryRegistry.MemoryRegistrySlashWindowOver.selector, stream, until));
